@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-harness.sh - prove that "make check" catches what it claims to.
+#
+# Boots the VM once per scenario with only the harness's own test binaries
+# (selftests/harness/), runs qemu/verdict.sh on what comes back, and checks
+# that the verdict fails, with the expected message, for: a failing test
+# case, a crashing binary, a hanging binary (per-test timeout), a module that
+# WARNs, and a VM that never finishes (whole-VM timeout); and that it passes
+# for the control.  Run by "make check-harness" (the Makefile builds first).
+set -uo pipefail
+
+B=${B:-build}
+out=${RESULTS:-results}/harness
+initrd=$B/harness/initramfs.cpio
+status=0
+
+mkdir -p "$out"
+qemu/mkinitramfs.sh "$initrd" "$B/vm-${VM_KERNEL:-cloud}/kmod/gmp.ko" \
+	"$B/harness/tests" "$B/gmp-timeout" "$B/harness/gmp_warn.ko" || exit 1
+
+# scenario NAME WANT(pass|fail) PATTERN VM_APPEND [VM_TIMEOUT]
+scenario() {
+	local name=$1 want=$2 pattern=$3 append=$4 vmt=${5:-300} rc verdict
+	rm -rf "${out:?}/$name"
+	VM_TIMEOUT=$vmt VM_APPEND="$append" \
+		qemu/boot.sh check "$initrd" "$out/$name" >/dev/null 2>&1
+	verdict=$(qemu/verdict.sh "$out/$name")
+	rc=$?
+	if { [ "$want" = pass ] && [ $rc -eq 0 ]; } ||
+	   { [ "$want" = fail ] && [ $rc -ne 0 ] && grep -Eq "$pattern" <<<"$verdict"; }; then
+		printf 'ok   %-10s %s: %s\n' "$name" \
+			"$([ "$want" = pass ] && echo passes || echo caught)" \
+			"$(grep -Em1 "$pattern" <<<"$verdict" | sed 's/^ *//')"
+	else
+		printf 'FAIL %-10s expected the verdict to %s (matching /%s/); got exit %d:\n' \
+			"$name" "$want" "$pattern" "$rc"
+		sed 's/^/     /' <<<"$verdict"
+		status=1
+	fi
+}
+
+scenario control pass 'passed, 0 failed' "gmp.tests=pass_test"
+scenario failure fail 'fail_test: 1 failed case' "gmp.tests=pass_test,fail_test"
+scenario crash   fail 'crash_test: .*signal 11|crash_test: exit=139' "gmp.tests=crash_test"
+scenario hang    fail 'hang_test: TIMEOUT' "gmp.tests=hang_test gmp.timeout=10"
+scenario warn    fail 'kernel log: .*WARNING:' "gmp.tests=pass_test gmp.module=/bin/gmp_warn.ko"
+scenario vm-timeout fail 'did not finish' "gmp.tests=hang_test gmp.timeout=600" 20
+
+if [ $status -eq 0 ]; then
+	echo "check-harness: every failure mode is caught"
+else
+	echo "check-harness: FAILED: make check would miss a failure"
+fi
+exit $status

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitramfs.sh - pack the test VM's initramfs (an uncompressed newc cpio:
+# the kernel unpacks it faster than a gzip under emulation).
+#
+# Usage: qemu/mkinitramfs.sh OUT.cpio MODULE.ko TESTDIR [BINARY...]
+#   MODULE.ko   becomes /gmp.ko
+#   TESTDIR     its executables go to /tests, with /tests/list naming them
+#               in the order of TESTDIR/list (or sorted, if none)
+#   BINARY      more programs for /bin (the demo, gmp-timeout); a directory
+#               named bench becomes /bench
+# Every program must be static: the initramfs has no libc.
+set -euo pipefail
+
+out=$1 module=$2 testdir=$3
+shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+stage=$(mktemp -d "${TMPDIR:-/tmp}/gmp-initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,tests,bench,etc}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$here/init" "$stage/init"
+cp "$here/runner" "$stage/bin/gmp-runner"
+cp "$module" "$stage/gmp.ko"
+if [ -f "$testdir/list" ]; then
+	list=$(cat "$testdir/list")
+else
+	list=$(cd "$testdir" && find . -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort)
+fi
+for t in $list; do
+	cp "$testdir/$t" "$stage/tests/$t"
+done
+printf '%s\n' $list >"$stage/tests/list"
+for b in "$@"; do
+	if [ -d "$b" ]; then
+		cp -r "$b"/. "$stage/$(basename "$b")/"
+	else
+		cp "$b" "$stage/bin/"
+	fi
+done
+echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$out.tmp"
+mv "$out.tmp" "$out"
