@@ -1,26 +1,318 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gmp.ko entry points: the /dev/gmp misc device.
+ *
+ * This file only validates and dispatches: it copies each argument in,
+ * refuses unknown flags and non-zero reserved fields, checks that the caller
+ * belongs to the owning process and that the M id it passes is its own, and
+ * copies the answer out.  The work is in sched.c (lifetime, mmap, Ms),
+ * park.c (park, wake, Ps), runq.c (global queue), sysmon.c and trace.c.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "gmp.h"
 
 static int gmp_open(struct inode *inode, struct file *file)
 {
+	struct gmp_sched *s = gmp_sched_alloc();
+
+	if (!s)
+		return -ENOMEM;
+	file->private_data = s;
+	return 0;
+}
+
+static bool gmp_is_owner(struct gmp_sched *s)
+{
+	return task_tgid(current) == s->owner;
+}
+
+/*
+ * close() by the owning process shuts the instance down, so that Ms parked
+ * in it wake (with -ESHUTDOWN) instead of sleeping forever; their calls hold
+ * the file, so ->release cannot run before they return.  A fork()ed child
+ * closing its copy changes nothing.
+ */
+static int gmp_flush(struct file *file, fl_owner_t id)
+{
+	struct gmp_sched *s = file->private_data;
+
+	if (gmp_is_owner(s))
+		gmp_sched_shutdown(s);
 	return 0;
 }
 
 static int gmp_release(struct inode *inode, struct file *file)
 {
+	gmp_sched_free(file->private_data);
 	return 0;
+}
+
+static int gmp_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct gmp_sched *s = file->private_data;
+
+	if (!gmp_is_owner(s))
+		return -EPERM;
+	/* Pairs with the release in gmp_sched_setup(): the pages are there. */
+	if (!smp_load_acquire(&s->ready))
+		return -EBADFD;
+	if (READ_ONCE(s->dead))
+		return -ESHUTDOWN;
+	return gmp_sched_mmap(s, vma);
+}
+
+static bool gmp_zero(const void *p, size_t n)
+{
+	return !memchr_inv(p, 0, n);
+}
+
+static long gmp_ioc_setup(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_params prm;
+	int ret;
+
+	if (copy_from_user(&prm, up, sizeof(prm)))
+		return -EFAULT;
+	if ((prm.flags & ~GMP_SETUP_FLAGS) || prm.resv0 ||
+	    !gmp_zero(prm.resv, sizeof(prm.resv)) || prm.nprocs > GMP_MAX_PROCS)
+		return -EINVAL;
+	/* Out-only fields must come in zeroed: they are reserved for growth. */
+	if (prm.features || prm.instance || prm.runq_size || prm.max_m ||
+	    prm.global_runq_max || !gmp_zero(&prm.sched, sizeof(prm.sched)) ||
+	    !gmp_zero(&prm.procs, sizeof(prm.procs)))
+		return -EINVAL;
+	ret = gmp_sched_setup(s, &prm);
+	if (ret)
+		return ret;
+	return copy_to_user(up, &prm, sizeof(prm)) ? -EFAULT : 0;
+}
+
+static long gmp_ioc_register(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_register reg;
+	int ret;
+
+	if (copy_from_user(&reg, up, sizeof(reg)))
+		return -EFAULT;
+	if ((reg.flags & ~GMP_REGISTER_FLAGS) || reg.resv || reg.m)
+		return -EINVAL;
+	if (!(reg.flags & GMP_REGISTER_CLAIM) && reg.p)
+		return -EINVAL;
+	ret = gmp_m_register(s, &reg);
+	if (ret)
+		return ret;
+	/* The M exists even if this copy fails; the caller can still use it. */
+	return copy_to_user(up, &reg, sizeof(reg)) ? -EFAULT : 0;
+}
+
+static long gmp_ioc_unregister(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_m *m;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)up))
+		return -EFAULT;
+	m = gmp_m_self(s, id);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	return gmp_m_unregister(s, m);
+}
+
+static long gmp_ioc_park(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_park a;
+	struct gmp_m *m;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~GMP_PARK_FLAGS) || a.resv || a.result || a.oflags ||
+	    a.p || (!(a.flags & GMP_PARK_DEADLINE) && a.deadline))
+		return -EINVAL;
+	m = gmp_m_self(s, a.m);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = gmp_park(s, m, &a);
+	if (ret)
+		return ret;
+	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long gmp_ioc_wake(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_wake a;
+	struct gmp_m *m;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~GMP_WAKE_FLAGS) || a.result ||
+	    !gmp_zero(a.resv, sizeof(a.resv)))
+		return -EINVAL;
+	if ((a.flags & GMP_WAKE_HANDOFF) && (a.flags & GMP_WAKE_PROC))
+		return -EINVAL;
+	if (!(a.flags & GMP_WAKE_PROC) && a.p)
+		return -EINVAL;
+	if (a.flags & GMP_WAKE_TARGET) {
+		if (a.target < 0 || a.target >= GMP_MAX_M)
+			return -EINVAL;
+	} else if (a.target) {
+		return -EINVAL;
+	}
+	m = gmp_m_self(s, a.m);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = gmp_wake(s, m, &a);
+	if (ret)
+		return ret;
+	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long gmp_ioc_proc(struct gmp_sched *s, void __user *up, bool acquire)
+{
+	struct gmp_procarg a;
+	struct gmp_m *m;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.resv)
+		return -EINVAL;
+	if (a.p != GMP_NONE && (a.p < 0 || a.p >= s->nprocs))
+		return -EINVAL;
+	m = gmp_m_self(s, a.m);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	if (!acquire)
+		return gmp_release_p(s, m, &a);
+	ret = gmp_acquire_p(s, m, &a);
+	if (ret)
+		return ret;
+	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long gmp_ioc_runq(struct gmp_sched *s, void __user *up, bool put)
+{
+	struct gmp_runq a;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.resv)
+		return -EINVAL;
+	if (put) {
+		if (!a.n || a.n > GMP_RUNQ_BATCH_MAX)
+			return -EINVAL;
+		return gmp_runq_put(s, &a);
+	}
+	ret = gmp_runq_get(s, &a);
+	if (ret)
+		return ret;
+	return put_user(a.n, &((struct gmp_runq __user *)up)->n);
+}
+
+static long gmp_ioc_newm(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_newm a;
+	struct gmp_m *m;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.resv || a.p)
+		return -EINVAL;
+	m = gmp_m_self(s, a.m);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = gmp_newm_wait(s, m, &a);
+	if (ret)
+		return ret;
+	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static long gmp_ioc_trace(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_trace a;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if (a.flags & ~GMP_TRACE_FLAGS)
+		return -EINVAL;
+	ret = gmp_schedtrace(s, &a);
+	if (ret)
+		return ret;
+	return put_user(a.len, &((struct gmp_trace __user *)up)->len);
+}
+
+static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct gmp_sched *s = file->private_data;
+	void __user *up = (void __user *)arg;
+
+	switch (cmd) {
+	case GMP_IOC_SETUP:
+	case GMP_IOC_REGISTER:
+	case GMP_IOC_UNREGISTER:
+	case GMP_IOC_PARK:
+	case GMP_IOC_WAKE:
+	case GMP_IOC_ACQUIRE_P:
+	case GMP_IOC_RELEASE_P:
+	case GMP_IOC_RUNQ_PUT:
+	case GMP_IOC_RUNQ_GET:
+	case GMP_IOC_NEWM_WAIT:
+	case GMP_IOC_SCHEDTRACE:
+		break;
+	default:
+		return -ENOTTY;
+	}
+	if (!gmp_is_owner(s))
+		return -EPERM;
+	if (cmd == GMP_IOC_SETUP)
+		return gmp_ioc_setup(s, up);
+	/* Pairs with the release in gmp_sched_setup(): Ps and pages exist. */
+	if (!smp_load_acquire(&s->ready))
+		return -EBADFD;
+	if (READ_ONCE(s->dead))
+		return -ESHUTDOWN;
+
+	switch (cmd) {
+	case GMP_IOC_REGISTER:
+		return gmp_ioc_register(s, up);
+	case GMP_IOC_UNREGISTER:
+		return gmp_ioc_unregister(s, up);
+	case GMP_IOC_PARK:
+		return gmp_ioc_park(s, up);
+	case GMP_IOC_WAKE:
+		return gmp_ioc_wake(s, up);
+	case GMP_IOC_ACQUIRE_P:
+		return gmp_ioc_proc(s, up, true);
+	case GMP_IOC_RELEASE_P:
+		return gmp_ioc_proc(s, up, false);
+	case GMP_IOC_RUNQ_PUT:
+		return gmp_ioc_runq(s, up, true);
+	case GMP_IOC_RUNQ_GET:
+		return gmp_ioc_runq(s, up, false);
+	case GMP_IOC_NEWM_WAIT:
+		return gmp_ioc_newm(s, up);
+	default:
+		return gmp_ioc_trace(s, up);
+	}
 }
 
 static const struct file_operations gmp_fops = {
 	.owner = THIS_MODULE,
 	.open = gmp_open,
+	.flush = gmp_flush,
 	.release = gmp_release,
+	.mmap = gmp_mmap,
+	.unlocked_ioctl = gmp_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
 };
 
 static struct miscdevice gmp_misc = {
@@ -30,7 +322,20 @@ static struct miscdevice gmp_misc = {
 	.mode = 0666,
 };
 
-module_misc_device(gmp_misc);
+static int __init gmp_init(void)
+{
+	gmp_debugfs_init();
+	return misc_register(&gmp_misc);
+}
+
+static void __exit gmp_exit(void)
+{
+	misc_deregister(&gmp_misc);
+	gmp_debugfs_exit();
+}
+
+module_init(gmp_init);
+module_exit(gmp_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("gmp: Go's G-M-P scheduler state for C runtimes");

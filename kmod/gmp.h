@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gmp.ko private header: the scheduler instance (Go's sched), its Ps and Ms.
+ *
+ * Locking, outermost first:
+ *   sched->mlock   (mutex)    the M registry: register, unregister, reap
+ *   sched->gq_get  (mutex)    serialises takers of the global run queue
+ *   sched->lock    (spinlock) everything the scheduler decides on: P state
+ *                             and idle list, M idle list and notes, the
+ *                             global run queue, the shared counters
+ * Functions named __gmp_*() expect sched->lock held.
+ */
+#ifndef _GMP_H
+#define _GMP_H
+
+#include <linux/atomic.h>
+#include <linux/cache.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+#include <linux/gmp.h>
+
+/*
+ * The shared pages.  Their layout is private to the kernel: user space learns
+ * every offset from GMP_IOC_SETUP (gmp_fill_offsets()).
+ */
+struct gmp_sched_page {			/* GMP_OFF_SCHED, read-only to user space */
+	u32 gomaxprocs;
+	u32 npidle;
+	u32 nmidle;
+	u32 runqsize;
+	u32 nmsys;
+};
+
+struct gmp_procs_hdr {			/* GMP_OFF_PROCS page 0 */
+	u32 nmspinning;
+};
+
+struct gmp_p_page {			/* GMP_OFF_PROCS page 1 + i: P i */
+	/* Written by the owner M, the kernel (handoff) and sysmon (CAS). */
+	u32 status;
+	s32 m;
+	u32 schedtick;
+	u32 syscalltick;
+	u32 preempt;
+	/* Takers CAS runqhead; only the owner M writes runqtail. */
+	u32 runqhead ____cacheline_aligned;
+	u32 runqtail;
+	u64 runnext;
+	u64 runq[GMP_RUNQ_SIZE] ____cacheline_aligned;
+};
+
+/*
+ * Kernel-side truth about a P.  Legal transitions (all under sched->lock):
+ *   IDLE     -> HELD      pidleget: acquire, wake, park's recheck
+ *   IDLE     -> RESERVED  wake/handoff found no idle M: a new M will claim it
+ *   HELD     -> IDLE      park, release, sysmon's retake, a dead holder
+ *   HELD     -> RESERVED  handoff of a held P when no M is idle
+ *   RESERVED -> HELD      a new M registers with GMP_REGISTER_CLAIM
+ *   RESERVED -> IDLE      the new M could not be made: release
+ * The status word in the shared page mirrors this but is never trusted.
+ */
+enum gmp_pstate {
+	GMP_PS_IDLE,
+	GMP_PS_HELD,
+	GMP_PS_RESERVED,
+};
+
+struct gmp_m;
+
+struct gmp_p {
+	int id;
+	int cpu;			/* CPU for GMP_SETUP_PIN_PROCS */
+	enum gmp_pstate state;
+	struct gmp_m *m;		/* holder while HELD */
+	struct list_head idle;		/* on sched->pidle while IDLE */
+	struct list_head newm;		/* on sched->newmq while waiting for a new M */
+	struct page *page;
+	struct gmp_p_page *kp;		/* the shared page, kernel mapping */
+	/* Sysmon's last look at the P (Go's sysmontick). */
+	u32 schedtick;
+	u32 syscalltick;
+	u64 schedwhen;
+	u64 syscallwhen;
+};
+
+/* An M: a registered thread.  Fields below @lock_protected need sched->lock. */
+struct gmp_m {
+	u32 id;
+	pid_t tid;
+	struct task_struct *task;	/* reference held while registered */
+	struct rcu_head rcu;
+	int pinned_cpu;			/* owner thread only */
+	/* lock_protected: */
+	struct gmp_p *p;		/* P held */
+	bool parked;			/* on sched->midle */
+	struct list_head idle;
+	/* The note (Go's m.park): a wake that is pending, with its P. */
+	bool note;
+	struct gmp_p *nextp;
+	bool nextspinning;
+	int noteerr;			/* wake with this error (shutdown) */
+	bool spinning;			/* last park/wake said so (for scheddetail) */
+};
+
+enum gmp_stat {
+	GMP_STAT_PARK,
+	GMP_STAT_WAKE,
+	GMP_STAT_ACQUIRE,
+	GMP_STAT_RELEASE,
+	GMP_STAT_RUNQPUT,
+	GMP_STAT_RUNQGET,
+	GMP_STAT_RETAKE,
+	GMP_STAT_PREEMPT,
+	GMP_STAT_NEWM,
+	GMP_NR_STATS,
+};
+
+/* The global run queue: a FIFO of chunks, in kernel memory only. */
+#define GMP_GQ_CHUNK	509		/* handles per chunk: a chunk is 4 KiB */
+#define GMP_GQ_MAX	(1U << 22)	/* handles at most (32 MiB) */
+
+struct gmp_gq_chunk {
+	struct list_head link;
+	u32 head;
+	u32 tail;
+	u64 g[GMP_GQ_CHUNK];
+};
+
+struct gmp_sched {
+	spinlock_t lock;
+	struct mutex mlock;
+	struct mutex gq_get;
+	struct pid *owner;		/* thread group that opened the file */
+	pid_t owner_tgid;		/* its number, for debugfs */
+	u32 id;
+	bool ready;			/* GMP_IOC_SETUP done */
+	bool dead;			/* shut down: every call gets -ESHUTDOWN */
+	u32 flags;			/* GMP_SETUP_* */
+	int nprocs;
+	u64 start_ns;
+
+	struct gmp_p *allp;
+	struct list_head pidle;
+	int npidle;
+	struct list_head midle;
+	int nmidle;
+
+	/* Global run queue (sched->lock). */
+	struct list_head gq;
+	struct list_head gq_spare;
+	u32 gq_size;
+	u32 gq_nspare;
+	u64 *gq_buf;			/* GMP_RUNQ_SIZE / 2 handles, under gq_get */
+
+	/* M registry (mlock for changes; RCU or sched->lock for lookups). */
+	struct xarray ms;		/* id -> M */
+	struct xarray ms_by_tid;	/* tid -> M */
+	int mcount;
+
+	/* Ps waiting for a new M from the template thread (GMP_IOC_NEWM_WAIT). */
+	struct list_head newmq;
+	int newm_waiters;
+	wait_queue_head_t newm_wq;
+
+	/* Shared pages, kernel mappings. */
+	struct page *sched_page;
+	struct gmp_sched_page *ks;
+	struct page *hdr_page;
+	struct gmp_procs_hdr *kh;
+
+	struct task_struct *sysmon;
+	bool sysmon_wait;		/* sysmon sleeps until a P gets busy */
+	struct dentry *debugfs;
+	atomic64_t stats[GMP_NR_STATS];
+};
+
+/* Tasks to wake once sched->lock is dropped (futex's wake_q, by hand). */
+struct gmp_wakeq {
+	struct task_struct *task[8];
+	int n;
+};
+
+/* sched.c: instance lifetime, shared pages, Ps, M registry */
+struct gmp_sched *gmp_sched_alloc(void);
+void gmp_sched_free(struct gmp_sched *s);
+int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *params);
+void gmp_sched_shutdown(struct gmp_sched *s);
+int gmp_sched_mmap(struct gmp_sched *s, struct vm_area_struct *vma);
+int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg);
+int gmp_m_unregister(struct gmp_sched *s, struct gmp_m *m);
+struct gmp_m *gmp_m_self(struct gmp_sched *s, u32 id);
+void gmp_reap_dead(struct gmp_sched *s);
+bool gmp_m_dead(struct gmp_m *m);
+u64 gmp_now(void);
+
+/* park.c: Ps and Ms handed over, parked and woken */
+void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p);
+struct gmp_p *__gmp_pidleget(struct gmp_sched *s);
+void __gmp_hold(struct gmp_p *p, struct gmp_m *m);
+void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq);
+void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq);
+void __gmp_wake_all(struct gmp_sched *s, int err);
+bool __gmp_runq_empty(struct gmp_p *p);
+void gmp_wakeq_flush(struct gmp_wakeq *wq);
+int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a);
+int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a);
+int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);
+int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);
+int gmp_newm_wait(struct gmp_sched *s, struct gmp_m *m, struct gmp_newm *a);
+void gmp_pin(struct gmp_sched *s, struct gmp_m *m, int p);
+
+/* runq.c: the global run queue */
+int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a);
+int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a);
+void gmp_runq_free(struct gmp_sched *s);
+
+/* sysmon.c */
+int gmp_sysmon_start(struct gmp_sched *s);
+void gmp_sysmon_stop(struct gmp_sched *s);
+void __gmp_sysmon_kick(struct gmp_sched *s);
+
+/* trace.c: schedtrace, debugfs */
+int gmp_schedtrace(struct gmp_sched *s, struct gmp_trace *a);
+void gmp_debugfs_add(struct gmp_sched *s);
+void gmp_debugfs_remove(struct gmp_sched *s);
+int gmp_debugfs_init(void);
+void gmp_debugfs_exit(void);
+
+static inline struct gmp_p *gmp_p_get(struct gmp_sched *s, int id)
+{
+	if (id < 0 || id >= s->nprocs)
+		return NULL;
+	return &s->allp[id];
+}
+
+static inline void gmp_stat(struct gmp_sched *s, enum gmp_stat st)
+{
+	atomic64_inc(&s->stats[st]);
+}
+
+/* The nmspinning word lives in user-writable memory: a hint, never trusted. */
+static inline u32 *gmp_nmspinning(struct gmp_sched *s)
+{
+	return &s->kh->nmspinning;
+}
+
+#endif /* _GMP_H */

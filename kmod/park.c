@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gmp.ko: Ps and Ms handed over, parked and woken.
+ *
+ * READ THIS BEFORE HACKING
+ * ========================
+ *
+ * Glossary (Go's): a G is a goroutine, known here only as an opaque 64-bit
+ * handle.  An M is a thread that registered with the instance.  A P is the
+ * right to run Gs; an M runs Gs only while it holds a P.  "Spinning" Ms hold a
+ * P and look for work (stealing) without having found any yet; nmspinning
+ * counts them.  "Park" is Go's stopm around notesleep; "wake" is startm around
+ * notewakeup.
+ *
+ * What makes this hard
+ * --------------------
+ * User space runs the fast paths on shared memory with no syscall: it puts Gs
+ * on its P's ring (runqput), takes them (runqget), steals from other rings,
+ * and enters and leaves spinning by atomics on the nmspinning word.  Only
+ * sleeping and waking come here.  So the classic lost-wakeup race is spread
+ * over two address spaces:
+ *
+ *   a G is put on a ring by a running M at the very moment the last spinning
+ *   M gives up and parks; nobody wakes anyone; the G waits for its own M.
+ *
+ * The rule Go lives by ("if findrunnable would return a G to run, handoffp
+ * must start an M") must hold across the boundary.
+ *
+ * Rejected approaches
+ * -------------------
+ *  - An ioctl per run queue operation: correct and simple, and an order of
+ *    magnitude slower than Go (a syscall is 100+ ns, Go's runqput a few).
+ *  - Waking an M for every new G: a thundering herd; Go wakes at most one
+ *    spinning M at a time (wakep's CAS of nmspinning 0->1).
+ *  - A plain futex per M: loses "park releases the P and rechecks all queues
+ *    atomically with going idle", which is what makes the protocol below safe
+ *    without a lock in user space.
+ *
+ * The protocol (Dekker's, as in Go's proc.go "Worker thread parking")
+ * -------------------------------------------------------------------
+ * Submitter (user space, after runqput)      Parking spinning M (this file)
+ *   store ring tail / runnext                  pidleput: npidle++ (mirrored)
+ *   (A) full fence (seq_cst)                   nmspinning-- (atomic)
+ *   load npidle, nmspinning                    (B) smp_mb()
+ *   if npidle > 0 && nmspinning == 0:          load every ring's head, tail,
+ *     CAS nmspinning 0 -> 1, GMP_IOC_WAKE        runnext, and the global queue
+ *
+ * With (A) and (B), at least one side sees the other's store: either the
+ * submitter sees nmspinning == 0 (and an idle P) and wakes an M, or the
+ * parking M sees the new G and returns GMP_PARKED_WORK holding a P (and
+ * spinning again, so that it in turn will wake another when it finds work:
+ * Go's resetspinning).  If the submitter sees nmspinning != 0, some other
+ * spinning M exists, and it is bound by the same argument when it parks.
+ * If it sees npidle == 0, every P is held by an M that will run the G itself.
+ *
+ * An M that parks without having spun does not recheck the rings, as in Go:
+ * a non-spinning M exists only while enough others spin (2 * nmspinning >=
+ * busy Ps), and the last of those does the recheck.  The global queue is
+ * rechecked on every park: it is ours, and looking costs nothing.
+ *
+ * The note (C): a wake sets the M's note under sched->lock and then wakes the
+ * task; the parked M sets TASK_INTERRUPTIBLE (a full barrier) before reading
+ * its note.  A wake that comes before the park (GMP_WAKE_TARGET at an M that
+ * has not parked yet) leaves the note set, and the park returns at once.
+ *
+ * Who writes what
+ * ---------------
+ *  - P ring: the owner M writes runqtail and runnext; any M CASes runqhead
+ *    and runnext.  The kernel only reads them, here and in sysmon.
+ *  - P status: the kernel writes it on every handover (IDLE, RUNNING); the
+ *    owner M writes SYSCALL and CASes SYSCALL -> RUNNING on return; sysmon
+ *    CASes SYSCALL -> IDLE to retake.  Exactly one CAS wins.
+ *  - npidle, nmidle, runqsize, gomaxprocs: the kernel, under sched->lock, in
+ *    the read-only page.  nmspinning: both sides, atomically.
+ *  - Kernel truth (P state and holder, M idle list, notes) lives in kernel
+ *    memory only: nothing user space writes can corrupt it.
+ */
+#include <linux/cpumask.h>
+#include <linux/hrtimer.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include "gmp.h"
+
+static void gmp_wakeq_add(struct gmp_wakeq *wq, struct task_struct *t)
+{
+	if (wq->n == ARRAY_SIZE(wq->task)) {
+		/* Rare (sysmon retaking many Ps at once): wake under the lock. */
+		wake_up_process(t);
+		return;
+	}
+	get_task_struct(t);
+	wq->task[wq->n++] = t;
+}
+
+/**
+ * gmp_wakeq_flush() - wake the tasks queued under sched->lock.
+ * @wq: the queue; empty afterwards
+ *
+ * Called after sched->lock is dropped, so that the woken M does not at once
+ * contend for it.
+ */
+void gmp_wakeq_flush(struct gmp_wakeq *wq)
+{
+	int i;
+
+	for (i = 0; i < wq->n; i++) {
+		wake_up_process(wq->task[i]);
+		put_task_struct(wq->task[i]);
+	}
+	wq->n = 0;
+}
+
+/* nmspinning is user-writable: bounded retries, never below zero. */
+static void __gmp_spinning_dec(struct gmp_sched *s)
+{
+	u32 *w = gmp_nmspinning(s);
+	u32 v = READ_ONCE(*w);
+	int tries;
+
+	for (tries = 0; v && tries < 16; tries++) {
+		u32 old = cmpxchg(w, v, v - 1);
+
+		if (old == v)
+			return;
+		v = old;
+	}
+}
+
+static void __gmp_spinning_inc(struct gmp_sched *s)
+{
+	atomic_inc((atomic_t *)gmp_nmspinning(s));
+}
+
+/**
+ * __gmp_runq_empty() - does P's ring or runnext look empty?
+ * @p: the P
+ *
+ * Reads user-writable memory: the answer is a hint.  A consistent snapshot
+ * needs tail unchanged across the reads (runqput may move runnext into the
+ * ring); the loop is bounded, and "not empty" is the safe answer.
+ *
+ * Return: true if the ring and runnext were seen empty.
+ */
+bool __gmp_runq_empty(struct gmp_p *p)
+{
+	struct gmp_p_page *kp = p->kp;
+	int tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		u32 head = READ_ONCE(kp->runqhead);
+		u32 tail = READ_ONCE(kp->runqtail);
+		u64 next = READ_ONCE(kp->runnext);
+
+		if (tail == READ_ONCE(kp->runqtail))
+			return head == tail && !next;
+	}
+	return false;
+}
+
+/**
+ * __gmp_pidleput() - put P on the idle list (Go's pidleput).
+ * @s: the instance
+ * @p: a P that nobody holds any more
+ *
+ * Called with sched->lock held.
+ */
+void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p)
+	__must_hold(&s->lock)
+{
+	lockdep_assert_held(&s->lock);
+	p->state = GMP_PS_IDLE;
+	p->m = NULL;
+	WRITE_ONCE(p->kp->m, GMP_NONE);
+	WRITE_ONCE(p->kp->status, s->dead ? GMP_P_DEAD : GMP_P_IDLE);
+	list_add(&p->idle, &s->pidle);
+	s->npidle++;
+	WRITE_ONCE(s->ks->npidle, s->npidle);
+}
+
+/**
+ * __gmp_pidleget() - take a P off the idle list (Go's pidleget).
+ * @s: the instance
+ *
+ * The caller makes it HELD or RESERVED.  Called with sched->lock held.
+ *
+ * Return: the P, or NULL if none is idle.
+ */
+struct gmp_p *__gmp_pidleget(struct gmp_sched *s)
+	__must_hold(&s->lock)
+{
+	struct gmp_p *p;
+
+	lockdep_assert_held(&s->lock);
+	p = list_first_entry_or_null(&s->pidle, struct gmp_p, idle);
+	if (!p)
+		return NULL;
+	list_del_init(&p->idle);
+	s->npidle--;
+	WRITE_ONCE(s->ks->npidle, s->npidle);
+	__gmp_sysmon_kick(s);
+	return p;
+}
+
+/* A specific P, if it is idle. */
+static struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
+	__must_hold(&s->lock)
+{
+	if (p->state != GMP_PS_IDLE)
+		return NULL;
+	list_del_init(&p->idle);
+	s->npidle--;
+	WRITE_ONCE(s->ks->npidle, s->npidle);
+	__gmp_sysmon_kick(s);
+	return p;
+}
+
+/**
+ * __gmp_hold() - P now belongs to M (held, or handed over through its note).
+ * @p: the P
+ * @m: the M
+ *
+ * Sysmon's clocks for P start now, so that a P just handed over is not
+ * mistaken for one that has run a G for too long.
+ */
+void __gmp_hold(struct gmp_p *p, struct gmp_m *m)
+{
+	u64 now = gmp_now();
+
+	p->state = GMP_PS_HELD;
+	p->m = m;
+	p->schedtick = READ_ONCE(p->kp->schedtick);
+	p->syscalltick = READ_ONCE(p->kp->syscalltick);
+	p->schedwhen = now;
+	p->syscallwhen = now;
+	WRITE_ONCE(p->kp->m, m->id);
+	WRITE_ONCE(p->kp->status, GMP_P_RUNNING);
+}
+
+/* P waits for an M that does not exist yet. */
+static void __gmp_reserve(struct gmp_p *p)
+{
+	p->state = GMP_PS_RESERVED;
+	p->m = NULL;
+	WRITE_ONCE(p->kp->m, GMP_NONE);
+	WRITE_ONCE(p->kp->status, GMP_P_RUNNING);
+}
+
+static void __gmp_mput(struct gmp_sched *s, struct gmp_m *m)
+{
+	m->parked = true;
+	list_add(&m->idle, &s->midle);
+	s->nmidle++;
+	WRITE_ONCE(s->ks->nmidle, s->nmidle);
+}
+
+static void __gmp_mremove(struct gmp_sched *s, struct gmp_m *m)
+{
+	list_del_init(&m->idle);
+	m->parked = false;
+	s->nmidle--;
+	WRITE_ONCE(s->ks->nmidle, s->nmidle);
+}
+
+static struct gmp_m *__gmp_mget(struct gmp_sched *s)
+{
+	struct gmp_m *m = list_first_entry_or_null(&s->midle, struct gmp_m, idle);
+
+	if (m)
+		__gmp_mremove(s, m);
+	return m;
+}
+
+/* Hand P to M through its note (Go's mp.nextp = pp; notewakeup). (C) */
+static void __gmp_note(struct gmp_m *m, struct gmp_p *p, bool spinning,
+		       struct gmp_wakeq *wq)
+{
+	if (p)
+		__gmp_hold(p, m);
+	m->nextp = p;
+	m->nextspinning = spinning;
+	m->noteerr = 0;
+	WRITE_ONCE(m->note, true);
+	gmp_wakeq_add(wq, m->task);
+}
+
+/*
+ * Go's startm(pp, spinning) for the kernel's own handoffs (sysmon, release,
+ * dead Ms): an idle M gets P; with none, a template thread waiting in
+ * GMP_IOC_NEWM_WAIT makes a new M for it.  A spinning start without an idle
+ * M is not worth a new thread: P goes idle.
+ */
+static void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
+			 struct gmp_wakeq *wq)
+{
+	struct gmp_m *m = __gmp_mget(s);
+
+	if (m) {
+		__gmp_note(m, p, spinning, wq);
+		return;
+	}
+	if (spinning)
+		__gmp_spinning_dec(s);
+	if (!spinning && s->newm_waiters) {
+		__gmp_reserve(p);
+		list_add_tail(&p->newm, &s->newmq);
+		gmp_stat(s, GMP_STAT_NEWM);
+		wake_up(&s->newm_wq);
+		return;
+	}
+	__gmp_pidleput(s, p);
+}
+
+/**
+ * __gmp_handoffp() - find an M for a P nobody holds (Go's handoffp).
+ * @s: the instance
+ * @p: the P, taken from its holder or its reservation
+ * @wq: where to queue the task to wake
+ *
+ * Starts an M if P has local work or the global queue has work; starts a
+ * spinning M if nobody spins and no P is idle; otherwise idles P.
+ * Called with sched->lock held.
+ */
+void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq)
+	__must_hold(&s->lock)
+{
+	u32 *spin = gmp_nmspinning(s);
+
+	lockdep_assert_held(&s->lock);
+	if (s->dead) {
+		__gmp_pidleput(s, p);
+		return;
+	}
+	if (!__gmp_runq_empty(p) || s->gq_size) {
+		__gmp_startm(s, p, false, wq);
+		return;
+	}
+	if (!READ_ONCE(*spin) && !s->npidle && cmpxchg(spin, 0, 1) == 0) {
+		__gmp_startm(s, p, true, wq);
+		return;
+	}
+	__gmp_pidleput(s, p);
+}
+
+/**
+ * __gmp_drop_m() - an M leaves (unregisters, or its thread died).
+ * @s: the instance
+ * @m: the M
+ * @wq: where to queue tasks to wake
+ *
+ * Whatever it holds or was handed goes to another M (handoffp), so that no
+ * P is lost.  Called with sched->lock held.
+ */
+void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq)
+	__must_hold(&s->lock)
+{
+	lockdep_assert_held(&s->lock);
+	if (m->parked)
+		__gmp_mremove(s, m);
+	if (m->p) {
+		struct gmp_p *p = m->p;
+
+		m->p = NULL;
+		__gmp_handoffp(s, p, wq);
+	}
+	if (m->note && m->nextp) {
+		struct gmp_p *p = m->nextp;
+
+		m->nextp = NULL;
+		__gmp_handoffp(s, p, wq);
+	}
+	m->note = false;
+}
+
+/**
+ * __gmp_wake_all() - wake every parked M with an error (shutdown).
+ * @s: the instance
+ * @err: the error their park returns
+ *
+ * Called with sched->lock held.
+ */
+void __gmp_wake_all(struct gmp_sched *s, int err)
+	__must_hold(&s->lock)
+{
+	struct gmp_m *m, *tmp;
+
+	lockdep_assert_held(&s->lock);
+	list_for_each_entry_safe(m, tmp, &s->midle, idle) {
+		__gmp_mremove(s, m);
+		m->nextp = NULL;
+		m->noteerr = err;
+		WRITE_ONCE(m->note, true);
+		wake_up_process(m->task);
+	}
+}
+
+/* Take what a wake left in M's note.  Called with sched->lock held. */
+static int __gmp_take_note(struct gmp_m *m, struct gmp_park *a)
+{
+	m->note = false;
+	if (m->noteerr)
+		return m->noteerr;
+	m->p = m->nextp;
+	m->nextp = NULL;
+	m->spinning = m->nextspinning;
+	a->result = GMP_PARKED_WOKEN;
+	a->p = m->p ? m->p->id : GMP_NONE;
+	a->oflags = m->nextspinning ? GMP_PARKED_SPINNING : 0;
+	return 0;
+}
+
+/* M takes an idle P for itself, if there is one. */
+static void __gmp_acquire_any(struct gmp_sched *s, struct gmp_m *m,
+			      struct gmp_park *a)
+{
+	struct gmp_p *p = __gmp_pidleget(s);
+
+	if (p) {
+		__gmp_hold(p, m);
+		m->p = p;
+	}
+	a->p = p ? p->id : GMP_NONE;
+}
+
+/*
+ * Sleep until the note is set, the deadline passes or a signal comes.
+ * Return: 0 (note), -ETIMEDOUT or -EINTR.
+ */
+static int gmp_sleep(struct gmp_m *m, struct gmp_park *a)
+{
+	ktime_t deadline = ns_to_ktime(a->deadline);
+	int ret = 0;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);	/* (C) */
+		if (READ_ONCE(m->note))
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (a->flags & GMP_PARK_DEADLINE) {
+			if (!schedule_hrtimeout_range(&deadline, 0,
+						      HRTIMER_MODE_ABS)) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		} else {
+			schedule();
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	return ret;
+}
+
+/**
+ * gmp_park() - Go's stopm around notesleep, with findrunnable's last checks.
+ * @s: the instance
+ * @m: the calling M
+ * @a: the request; its out fields are filled
+ *
+ * Releases the P that M holds, leaves spinning, rechecks the global queue
+ * (and, for a spinning M, every P's ring), and only then puts M on the idle
+ * list and sleeps until a wake hands it a P, the deadline passes, or a
+ * signal comes.
+ *
+ * Return: 0 with @a->result telling why; -EINTR on a signal (M is off the
+ * idle list, holds no P); -ESHUTDOWN if the instance was closed.
+ */
+int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
+{
+	bool spinning = a->flags & GMP_PARK_SPINNING;
+	int i, ret;
+
+	a->p = GMP_NONE;
+	a->oflags = 0;
+	gmp_stat(s, GMP_STAT_PARK);
+
+	spin_lock(&s->lock);
+	if (s->dead) {
+		ret = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	if (m->p) {
+		__gmp_pidleput(s, m->p);
+		m->p = NULL;
+	}
+	if (spinning)
+		__gmp_spinning_dec(s);
+	m->spinning = false;
+
+	if (m->note) {			/* a wake came before the park */
+		ret = __gmp_take_note(m, a);
+		goto out_unlock;
+	}
+	ret = 0;
+	if (s->gq_size) {
+		__gmp_acquire_any(s, m, a);
+		if (m->p) {
+			a->result = GMP_PARKED_WORK;
+			goto out_unlock;
+		}
+	}
+	if (spinning) {
+		smp_mb();	/* (B): pairs with (A) in user space's wakep */
+		for (i = 0; i < s->nprocs; i++) {
+			if (__gmp_runq_empty(&s->allp[i]))
+				continue;
+			__gmp_acquire_any(s, m, a);
+			if (m->p) {
+				a->result = GMP_PARKED_WORK;
+				a->oflags = GMP_PARKED_SPINNING;
+				m->spinning = true;
+				__gmp_spinning_inc(s);
+				goto out_unlock;
+			}
+			break;
+		}
+	}
+	if ((a->flags & GMP_PARK_DEADLINE) && a->deadline <= ktime_get_ns()) {
+		__gmp_acquire_any(s, m, a);
+		a->result = GMP_PARKED_TIMEOUT;
+		goto out_unlock;
+	}
+	__gmp_mput(s, m);
+	spin_unlock(&s->lock);
+
+	ret = gmp_sleep(m, a);
+
+	spin_lock(&s->lock);
+	if (m->note) {
+		/* The waker took M off the idle list. */
+		ret = __gmp_take_note(m, a);
+	} else {
+		__gmp_mremove(s, m);
+		if (ret == -ETIMEDOUT) {
+			__gmp_acquire_any(s, m, a);
+			a->result = GMP_PARKED_TIMEOUT;
+			ret = 0;
+		}
+	}
+out_unlock:
+	spin_unlock(&s->lock);
+	if (!ret && a->p != GMP_NONE)
+		gmp_pin(s, m, a->p);
+	return ret;
+}
+
+/**
+ * gmp_wake() - Go's startm around notewakeup.
+ * @s: the instance
+ * @m: the calling M
+ * @a: the request; its out fields are filled
+ *
+ * Takes a P (the caller's own with GMP_WAKE_HANDOFF, idle P @a->p with
+ * GMP_WAKE_PROC, else any idle P) and an M (M @a->target with
+ * GMP_WAKE_TARGET, else any idle M), hands the P over and wakes the M.  With
+ * no idle M, the P is reserved and returned, for a new thread to claim with
+ * GMP_REGISTER_CLAIM; no P is ever lost.  A spinning wake that finds no
+ * idle P gives back the caller's nmspinning increment.
+ *
+ * Return: 0 with @a->result; -EINVAL for a handoff without a P or an unknown
+ * target; -EBUSY if the target holds a P, has a wake pending, or is the caller.
+ */
+int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
+{
+	bool spinning = a->flags & GMP_WAKE_SPINNING;
+	struct gmp_wakeq wq = { .n = 0 };
+	struct gmp_m *t = NULL;
+	struct gmp_p *p;
+	int ret = 0;
+
+	gmp_stat(s, GMP_STAT_WAKE);
+	spin_lock(&s->lock);
+	if (s->dead) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	if (a->flags & GMP_WAKE_TARGET) {
+		t = xa_load(&s->ms, a->target);
+		if (!t) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (t == m || t->p || t->note) {
+			ret = -EBUSY;
+			goto out;
+		}
+	}
+	if (a->flags & GMP_WAKE_HANDOFF) {
+		p = m->p;
+		if (!p) {
+			ret = -EINVAL;
+			goto out;
+		}
+		m->p = NULL;
+	} else if (a->flags & GMP_WAKE_PROC) {
+		p = gmp_p_get(s, a->p);
+		if (!p) {
+			ret = -EINVAL;
+			goto out;
+		}
+		p = __gmp_pidleget_id(s, p);
+	} else {
+		p = __gmp_pidleget(s);
+	}
+	if (!p) {
+		if (spinning)
+			__gmp_spinning_dec(s);
+		a->result = GMP_WOKE_NOPROC;
+		a->p = GMP_NONE;
+		goto out;
+	}
+	a->p = p->id;
+	if (t) {
+		if (t->parked)
+			__gmp_mremove(s, t);
+	} else {
+		t = __gmp_mget(s);
+	}
+	if (!t) {
+		__gmp_reserve(p);
+		a->result = GMP_WOKE_NEWM;
+		a->target = GMP_NONE;
+		goto out;
+	}
+	__gmp_note(t, p, spinning, &wq);
+	a->result = GMP_WOKE_M;
+	a->target = t->id;
+out:
+	spin_unlock(&s->lock);
+	gmp_wakeq_flush(&wq);
+	return ret;
+}
+
+/**
+ * gmp_acquire_p() - Go's pidleget for an M without a P (exitsyscall).
+ * @s: the instance
+ * @m: the calling M, holding no P
+ * @a: @a->p: the P wanted, or GMP_NONE for any; out: the P, or GMP_NONE
+ *
+ * Return: 0 (with or without a P); -EBUSY if M holds a P or has a wake
+ * pending; -EINVAL for a P out of range.
+ */
+int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
+{
+	struct gmp_p *p = NULL;
+	int ret = 0;
+
+	gmp_stat(s, GMP_STAT_ACQUIRE);
+	spin_lock(&s->lock);
+	if (s->dead) {
+		ret = -ESHUTDOWN;
+	} else if (m->p || m->note) {
+		ret = -EBUSY;
+	} else if (a->p == GMP_NONE) {
+		p = __gmp_pidleget(s);
+	} else {
+		p = gmp_p_get(s, a->p);
+		if (!p)
+			ret = -EINVAL;
+		else
+			p = __gmp_pidleget_id(s, p);
+	}
+	if (p) {
+		__gmp_hold(p, m);
+		m->p = p;
+	}
+	a->p = p ? p->id : GMP_NONE;
+	spin_unlock(&s->lock);
+	if (p)
+		gmp_pin(s, m, p->id);
+	return ret;
+}
+
+/**
+ * gmp_release_p() - give up a P (Go's handoffp).
+ * @s: the instance
+ * @m: the calling M
+ * @a: @a->p: the caller's own P, or a P reserved for a new M that could
+ *     not be made
+ *
+ * The P goes to an M if it has work (Go's handoffp), else to the idle list.
+ *
+ * Return: 0; -EINVAL if P is neither the caller's nor reserved.
+ */
+int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
+{
+	struct gmp_wakeq wq = { .n = 0 };
+	struct gmp_p *p = gmp_p_get(s, a->p);
+	int ret = 0;
+
+	if (!p)
+		return -EINVAL;
+	gmp_stat(s, GMP_STAT_RELEASE);
+	spin_lock(&s->lock);
+	if (p == m->p) {
+		m->p = NULL;
+		__gmp_handoffp(s, p, &wq);
+	} else if (p->state == GMP_PS_RESERVED && list_empty(&p->newm)) {
+		__gmp_handoffp(s, p, &wq);
+	} else {
+		ret = -EINVAL;
+	}
+	spin_unlock(&s->lock);
+	gmp_wakeq_flush(&wq);
+	return ret;
+}
+
+/**
+ * gmp_newm_wait() - Go's templateThread: wait for a P that needs a new M.
+ * @s: the instance
+ * @m: the calling M (the template thread)
+ * @a: out: @a->p, a P reserved for the new M to claim
+ *
+ * Sysmon's handoffs find an M for a P; when none is idle, only user space
+ * can make one.  While some M waits here, such a P is reserved and handed
+ * to it; with nobody waiting, the P goes idle instead.
+ *
+ * Return: 0; -EINTR on a signal; -ESHUTDOWN.
+ */
+int gmp_newm_wait(struct gmp_sched *s, struct gmp_m *m, struct gmp_newm *a)
+{
+	struct gmp_p *p;
+	int ret;
+
+	spin_lock(&s->lock);
+	s->newm_waiters++;
+	for (;;) {
+		if (s->dead) {
+			ret = -ESHUTDOWN;
+			break;
+		}
+		p = list_first_entry_or_null(&s->newmq, struct gmp_p, newm);
+		if (p) {
+			list_del_init(&p->newm);
+			a->p = p->id;
+			ret = 0;
+			break;
+		}
+		spin_unlock(&s->lock);
+		ret = wait_event_interruptible(s->newm_wq,
+					       !list_empty(&s->newmq) ||
+					       READ_ONCE(s->dead));
+		spin_lock(&s->lock);
+		if (ret) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	s->newm_waiters--;
+	spin_unlock(&s->lock);
+	return ret;
+}
+
+/**
+ * gmp_pin() - with GMP_SETUP_PIN_PROCS, keep the M holding P i on CPU i.
+ * @s: the instance
+ * @m: the calling M, which now holds P @p
+ * @p: the P's id
+ *
+ * Runs in the M's own context, outside sched->lock; a no-op if the M is
+ * already there.
+ */
+void gmp_pin(struct gmp_sched *s, struct gmp_m *m, int p)
+{
+	int cpu;
+
+	if (!(s->flags & GMP_SETUP_PIN_PROCS))
+		return;
+	cpu = s->allp[p].cpu;
+	if (m->pinned_cpu == cpu)
+		return;
+	if (!set_cpus_allowed_ptr(current, cpumask_of(cpu)))
+		m->pinned_cpu = cpu;
+}

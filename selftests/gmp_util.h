@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the gmp.ko selftests: open and set up an instance, map its
+ * shared regions (pointers computed from the offsets SETUP answers with),
+ * register Ms, and thin wrappers of every ioctl that return 0 or -errno.
+ */
+#ifndef GMP_UTIL_H
+#define GMP_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/gmp.h>
+
+struct gmp_inst {
+	int fd;
+	struct gmp_params prm;
+	uint8_t *sched;		/* GMP_OFF_SCHED, read-only */
+	uint8_t *procs;		/* GMP_OFF_PROCS, read-write */
+};
+
+static inline int gmp_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/* Open /dev/gmp, set up @nprocs Ps (0: one per CPU) and map both regions. */
+static inline int gmp_inst_open(struct gmp_inst *g, unsigned int nprocs,
+				unsigned int flags)
+{
+	memset(g, 0, sizeof(*g));
+	g->fd = open("/dev/gmp", O_RDWR | O_CLOEXEC);
+	if (g->fd < 0)
+		return -errno;
+	g->prm.nprocs = nprocs;
+	g->prm.flags = flags;
+	if (gmp_ioctl(g->fd, GMP_IOC_SETUP, &g->prm))
+		return -errno;
+	g->sched = mmap(NULL, g->prm.sched.size, PROT_READ, MAP_SHARED, g->fd,
+			GMP_OFF_SCHED);
+	if (g->sched == MAP_FAILED)
+		return -errno;
+	g->procs = mmap(NULL, g->prm.procs.size, PROT_READ | PROT_WRITE,
+			MAP_SHARED, g->fd, GMP_OFF_PROCS);
+	if (g->procs == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+static inline void gmp_inst_close(struct gmp_inst *g)
+{
+	if (g->sched && g->sched != MAP_FAILED)
+		munmap(g->sched, g->prm.sched.size);
+	if (g->procs && g->procs != MAP_FAILED)
+		munmap(g->procs, g->prm.procs.size);
+	if (g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+}
+
+/* Shared counters (read-only region). */
+#define GMP_SCHED_U32(g, field) \
+	__atomic_load_n((uint32_t *)((g)->sched + (g)->prm.sched.field), __ATOMIC_ACQUIRE)
+
+static inline uint32_t *gmp_nmspinning(struct gmp_inst *g)
+{
+	return (uint32_t *)(g->procs + g->prm.procs.nmspinning);
+}
+
+static inline uint8_t *gmp_p_base(struct gmp_inst *g, int p)
+{
+	return g->procs + g->prm.procs.p0 + (size_t)p * g->prm.procs.p_stride;
+}
+
+#define GMP_P_FIELD(g, p, field, type) \
+	((type *)(gmp_p_base(g, p) + (g)->prm.procs.field))
+
+static inline int gmp_register(struct gmp_inst *g, uint32_t *m)
+{
+	struct gmp_register r = { 0 };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_REGISTER, &r);
+
+	if (!ret)
+		*m = r.m;
+	return ret;
+}
+
+static inline int gmp_acquire(struct gmp_inst *g, uint32_t m, int want, int *p)
+{
+	struct gmp_procarg a = { .m = m, .p = want };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_ACQUIRE_P, &a);
+
+	if (!ret && p)
+		*p = a.p;
+	return ret;
+}
+
+static inline int gmp_release(struct gmp_inst *g, uint32_t m, int p)
+{
+	struct gmp_procarg a = { .m = m, .p = p };
+
+	return gmp_ioctl(g->fd, GMP_IOC_RELEASE_P, &a);
+}
+
+static inline int gmp_park(struct gmp_inst *g, uint32_t m, uint32_t flags,
+			   uint64_t deadline, struct gmp_park *out)
+{
+	struct gmp_park a = { .m = m, .flags = flags, .deadline = deadline };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_PARK, &a);
+
+	if (out)
+		*out = a;
+	return ret;
+}
+
+static inline int gmp_wake(struct gmp_inst *g, uint32_t m, uint32_t flags,
+			   int p, int target, struct gmp_wake *out)
+{
+	struct gmp_wake a = { .m = m, .flags = flags, .p = p, .target = target };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_WAKE, &a);
+
+	if (out)
+		*out = a;
+	return ret;
+}
+
+static inline int gmp_runq_put(struct gmp_inst *g, const uint64_t *gs, uint32_t n)
+{
+	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n };
+
+	return gmp_ioctl(g->fd, GMP_IOC_RUNQ_PUT, &a);
+}
+
+static inline int gmp_runq_get(struct gmp_inst *g, uint64_t *gs, uint32_t max,
+			       uint32_t *n)
+{
+	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = max };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_RUNQ_GET, &a);
+
+	if (!ret)
+		*n = a.n;
+	return ret;
+}
+
+/* The schedtrace text into @buf (NUL-terminated). */
+static inline int gmp_schedtrace(struct gmp_inst *g, char *buf, size_t len,
+				 int detail)
+{
+	struct gmp_trace t = { .buf = (uintptr_t)buf, .len = len - 1,
+			       .flags = detail ? GMP_TRACE_DETAIL : 0 };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_SCHEDTRACE, &t);
+
+	buf[ret ? 0 : t.len] = 0;
+	return ret;
+}
+
+/* Value of "key=" in the schedtrace's first line, or -1. */
+static inline long gmp_trace_val(const char *text, const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	at = strstr(text, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+static inline uint64_t gmp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+#endif /* GMP_UTIL_H */

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * gmp: Go's G-M-P scheduler state held by the kernel - the interface.
+ *
+ * Each open file of /dev/gmp is one scheduler instance (Go's "sched"): its Ps,
+ * its global run queue, its idle P and idle M lists and its sysmon.  The
+ * instance belongs to the process that opened it; every call from another
+ * process fails with EPERM.
+ *
+ * GMP_IOC_SETUP sizes the instance and answers with the offsets of every
+ * field of the two shared regions, which user space then mmaps:
+ *
+ *   GMP_OFF_SCHED  read-only: counters the kernel keeps (gomaxprocs, npidle,
+ *                  nmidle, runqsize) so that user space can skip syscalls.
+ *   GMP_OFF_PROCS  read-write: the nmspinning word, then one P per page:
+ *                  its 256-slot run queue ring, runnext, status, ticks and
+ *                  preempt request, on which user space runs Go's lock-free
+ *                  runqput/runqget/runqsteal with no syscall.
+ *
+ * User space computes every pointer from the offsets; it never hard-codes
+ * the layout.  The kernel never trusts the read-write region: it masks every
+ * index it reads there and treats every value as a hint.
+ *
+ * A G is known to the kernel only as an opaque, non-zero 64-bit handle: it is
+ * stored and returned, never dereferenced.  0 means "no G".
+ *
+ * Every thread that uses the instance registers as an M (GMP_IOC_REGISTER)
+ * and passes its M id to the calls that act for it; the kernel checks that the
+ * id belongs to the calling thread.  See docs/kernel-interface.md for the
+ * semantics and errors of every call, and the memory-ordering protocol.
+ *
+ * Errors common to every call: ENOTTY unknown command; EFAULT bad pointer;
+ * EINVAL unknown flag, non-zero reserved field or id out of range; EPERM
+ * called from a process that does not own the instance; EBADFD not set up
+ * yet (only SETUP is allowed first); ESHUTDOWN the instance was closed.
+ */
+#ifndef _UAPI_LINUX_GMP_H
+#define _UAPI_LINUX_GMP_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Slots in a P's local run queue ring (Go's len(p.runq)); a power of two. */
+#define GMP_RUNQ_SIZE		256
+/* Ms an instance accepts at most (Go's sched.maxmcount). */
+#define GMP_MAX_M		10000
+/* Ps an instance accepts at most. */
+#define GMP_MAX_PROCS		1024
+/* G handles one GMP_IOC_RUNQ_PUT accepts at most. */
+#define GMP_RUNQ_BATCH_MAX	1024
+/* No P / no M, in the signed id fields. */
+#define GMP_NONE		(-1)
+
+/* P status (the status word of a P, Go's _Pidle ... _Pdead). */
+#define GMP_P_IDLE		0	/* on the idle list, or reserved for a new M */
+#define GMP_P_RUNNING		1	/* held by an M running user code */
+#define GMP_P_SYSCALL		2	/* held by an M in a system call */
+#define GMP_P_DEAD		4	/* the instance was shut down */
+
+/* mmap offsets of the two shared regions. */
+#define GMP_OFF_SCHED		0x00000000ULL
+#define GMP_OFF_PROCS		0x10000000ULL
+
+/* ---- GMP_IOC_SETUP ---------------------------------------------------- */
+
+/* Setup flags. */
+#define GMP_SETUP_PIN_PROCS	(1U << 0)	/* keep the M holding P i on CPU i */
+#define GMP_SETUP_FLAGS		(GMP_SETUP_PIN_PROCS)
+
+/* Feature bits the kernel answers with. */
+#define GMP_FEAT_PARK_DEADLINE	(1U << 0)	/* GMP_PARK_DEADLINE works */
+#define GMP_FEAT_PIN_PROCS	(1U << 1)	/* GMP_SETUP_PIN_PROCS works */
+#define GMP_FEAT_SYSMON		(1U << 2)	/* syscall retake, preempt requests */
+#define GMP_FEAT_NEWM		(1U << 3)	/* GMP_IOC_NEWM_WAIT */
+#define GMP_FEAT_TRACE		(1U << 4)	/* GMP_IOC_SCHEDTRACE */
+
+/* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
+struct gmp_sched_offsets {
+	__u32 gomaxprocs;	/* Ps in the instance */
+	__u32 npidle;		/* Ps on the idle list */
+	__u32 nmidle;		/* Ms parked on the idle list */
+	__u32 runqsize;		/* Gs in the global run queue */
+	__u32 nmsys;		/* Ps in GMP_P_SYSCALL, as of the last sysmon pass */
+	__u32 size;		/* bytes to mmap */
+	__u32 resv[2];
+};
+
+/* Offsets in the read-write region (GMP_OFF_PROCS). */
+struct gmp_procs_offsets {
+	__u32 nmspinning;	/* __u32: spinning Ms; both sides update it atomically */
+	__u32 p0;		/* first byte of P 0 */
+	__u32 p_stride;		/* bytes from P i to P i+1 */
+	__u32 size;		/* bytes to mmap */
+	/* Within a P: */
+	__u32 status;		/* __u32: GMP_P_* */
+	__u32 m;		/* __s32: M holding the P, or GMP_NONE (kernel-written) */
+	__u32 schedtick;	/* __u32: bumped by the owner M at every schedule */
+	__u32 syscalltick;	/* __u32: bumped by the owner M at every syscall */
+	__u32 preempt;		/* __u32: non-zero: sysmon asks the running G to yield */
+	__u32 runqhead;		/* __u32: next slot to take (CAS by takers) */
+	__u32 runqtail;		/* __u32: next slot to fill (owner M only) */
+	__u32 runnext;		/* __u64: G to run next, or 0 (CAS) */
+	__u32 runq;		/* __u64[GMP_RUNQ_SIZE]: the ring */
+	__u32 resv[3];
+};
+
+struct gmp_params {
+	__u32 nprocs;		/* in: Ps wanted (0: one per online CPU); out: Ps made */
+	__u32 flags;		/* in: GMP_SETUP_* */
+	__u32 features;		/* out: GMP_FEAT_* */
+	__u32 instance;		/* out: instance id (debugfs: gmp/<instance>/) */
+	__u32 runq_size;	/* out: GMP_RUNQ_SIZE */
+	__u32 max_m;		/* out: GMP_MAX_M */
+	__u32 global_runq_max;	/* out: Gs the global run queue holds at most */
+	__u32 resv0;		/* must be zero */
+	struct gmp_sched_offsets sched;	/* out */
+	struct gmp_procs_offsets procs;	/* out */
+	__u64 resv[4];		/* must be zero */
+};
+
+/* ---- GMP_IOC_REGISTER, GMP_IOC_UNREGISTER ----------------------------- */
+
+#define GMP_REGISTER_CLAIM	(1U << 0)	/* take P @p, reserved for a new M */
+#define GMP_REGISTER_FLAGS	(GMP_REGISTER_CLAIM)
+
+struct gmp_register {
+	__u32 flags;		/* in: GMP_REGISTER_* */
+	__s32 p;		/* in: with GMP_REGISTER_CLAIM, the reserved P */
+	__u32 m;		/* out: the new M's id */
+	__u32 resv;		/* must be zero */
+};
+
+/* ---- GMP_IOC_PARK: Go's stopm around notesleep ------------------------- */
+
+#define GMP_PARK_SPINNING	(1U << 0)	/* caller was spinning: nmspinning-- and recheck */
+#define GMP_PARK_DEADLINE	(1U << 1)	/* wake at @deadline at the latest */
+#define GMP_PARK_FLAGS		(GMP_PARK_SPINNING | GMP_PARK_DEADLINE)
+
+/* Why park returned (@result). */
+#define GMP_PARKED_WOKEN	1	/* woken by a wake: @p handed over */
+#define GMP_PARKED_WORK		2	/* work appeared while parking: @p acquired */
+#define GMP_PARKED_TIMEOUT	3	/* deadline passed: @p acquired if one was idle */
+
+/* @oflags */
+#define GMP_PARKED_SPINNING	(1U << 0)	/* return as a spinning M (counted in nmspinning) */
+
+struct gmp_park {
+	__u32 m;		/* in: caller's M */
+	__u32 flags;		/* in: GMP_PARK_* */
+	__u64 deadline;		/* in: absolute CLOCK_MONOTONIC time, ns */
+	__u32 result;		/* out: GMP_PARKED_* */
+	__s32 p;		/* out: P now held, or GMP_NONE */
+	__u32 oflags;		/* out: GMP_PARKED_SPINNING */
+	__u32 resv;		/* must be zero */
+};
+
+/* ---- GMP_IOC_WAKE: Go's startm around notewakeup ---------------------- */
+
+#define GMP_WAKE_SPINNING	(1U << 0)	/* start the M spinning (caller won nmspinning 0->1) */
+#define GMP_WAKE_HANDOFF	(1U << 1)	/* hand over the caller's own P */
+#define GMP_WAKE_PROC		(1U << 2)	/* take idle P @p, not any idle P */
+#define GMP_WAKE_TARGET		(1U << 3)	/* wake M @target (Go's startlockedm) */
+#define GMP_WAKE_FLAGS		(GMP_WAKE_SPINNING | GMP_WAKE_HANDOFF | \
+				 GMP_WAKE_PROC | GMP_WAKE_TARGET)
+
+/* What wake did (@result). */
+#define GMP_WOKE_M		1	/* M @target now holds P @p and runs */
+#define GMP_WOKE_NEWM		2	/* no idle M: P @p is reserved, start a new M with it */
+#define GMP_WOKE_NOPROC		3	/* no idle P: nothing done */
+
+struct gmp_wake {
+	__u32 m;		/* in: caller's M */
+	__u32 flags;		/* in: GMP_WAKE_* */
+	__s32 p;		/* in: with GMP_WAKE_PROC; out: the P handed over or reserved */
+	__s32 target;		/* in: with GMP_WAKE_TARGET; out: the M woken */
+	__u32 result;		/* out: GMP_WOKE_* */
+	__u32 resv[3];		/* must be zero */
+};
+
+/* ---- GMP_IOC_ACQUIRE_P, GMP_IOC_RELEASE_P: pidleget / pidleput -------- */
+
+struct gmp_procarg {
+	__u32 m;		/* in: caller's M */
+	/*
+	 * acquire: in: the P wanted, or GMP_NONE for any; out: the P, or
+	 * GMP_NONE.  release: the caller's P, or a P reserved for a new M.
+	 */
+	__s32 p;
+	__u32 flags;		/* must be zero */
+	__u32 resv;		/* must be zero */
+};
+
+/* ---- GMP_IOC_RUNQ_PUT, GMP_IOC_RUNQ_GET: the global run queue --------- */
+
+struct gmp_runq {
+	__u64 gs;		/* in: user pointer to an array of __u64 G handles */
+	/*
+	 * put: in: handles (1..GMP_RUNQ_BATCH_MAX).
+	 * get: in: room in @gs; out: handles taken.
+	 */
+	__u32 n;
+	__u32 flags;		/* must be zero */
+	__u64 resv;		/* must be zero */
+};
+
+/* ---- GMP_IOC_NEWM_WAIT: Go's templateThread ---------------------------- */
+
+struct gmp_newm {
+	__u32 m;		/* in: caller's M */
+	__s32 p;		/* out: a P reserved for a new M (sysmon's handoff) */
+	__u32 flags;		/* must be zero */
+	__u32 resv;		/* must be zero */
+};
+
+/* ---- GMP_IOC_SCHEDTRACE: Go's schedtrace / scheddetail ---------------- */
+
+#define GMP_TRACE_DETAIL	(1U << 0)	/* add a line per P and per M */
+#define GMP_TRACE_FLAGS		(GMP_TRACE_DETAIL)
+
+struct gmp_trace {
+	__u64 buf;		/* in: user buffer */
+	__u32 len;		/* in: its size; out: bytes written (text, no NUL) */
+	__u32 flags;		/* in: GMP_TRACE_* */
+};
+
+#define GMP_IOC_MAGIC		0xB7
+#define GMP_IOC_SETUP		_IOWR(GMP_IOC_MAGIC, 0x00, struct gmp_params)
+#define GMP_IOC_REGISTER	_IOWR(GMP_IOC_MAGIC, 0x01, struct gmp_register)
+#define GMP_IOC_UNREGISTER	_IOW(GMP_IOC_MAGIC, 0x02, __u32)
+#define GMP_IOC_PARK		_IOWR(GMP_IOC_MAGIC, 0x03, struct gmp_park)
+#define GMP_IOC_WAKE		_IOWR(GMP_IOC_MAGIC, 0x04, struct gmp_wake)
+#define GMP_IOC_ACQUIRE_P	_IOWR(GMP_IOC_MAGIC, 0x05, struct gmp_procarg)
+#define GMP_IOC_RELEASE_P	_IOW(GMP_IOC_MAGIC, 0x06, struct gmp_procarg)
+#define GMP_IOC_RUNQ_PUT	_IOW(GMP_IOC_MAGIC, 0x07, struct gmp_runq)
+#define GMP_IOC_RUNQ_GET	_IOWR(GMP_IOC_MAGIC, 0x08, struct gmp_runq)
+#define GMP_IOC_NEWM_WAIT	_IOWR(GMP_IOC_MAGIC, 0x09, struct gmp_newm)
+#define GMP_IOC_SCHEDTRACE	_IOWR(GMP_IOC_MAGIC, 0x0a, struct gmp_trace)
+
+#endif /* _UAPI_LINUX_GMP_H */
