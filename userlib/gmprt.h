@@ -1,6 +1,229 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gmprt.h - the gmp runtime: Go's goroutines for C, scheduled by Go's G-M-P
+ * algorithm on the state gmp.ko keeps (/dev/gmp).
+ *
+ * (Named gmprt, libgmprt, gmprt_*: GNU MP already owns gmp.h, libgmp and
+ * gmp_*.)
+ *
+ * A program hands its main function to gmprt_main(), which runs it as the
+ * main G and returns its result when it returns; as in Go, the program
+ * should then exit: Gs still running are abandoned.
+ *
+ *	static int real_main(void *arg)
+ *	{
+ *		gmprt_go(worker, NULL);
+ *		...
+ *		return 0;
+ *	}
+ *
+ *	int main(void)
+ *	{
+ *		return gmprt_main(real_main, NULL, NULL);
+ *	}
+ *
+ * Calls marked "Only from a G" are fatal elsewhere: the runtime prints
+ * "gmprt: fatal error: ..." and exits with status 2, as Go's throw does.
+ * Other errors are returned as negative errno values.
+ *
+ * What a G may rely on (see docs/runtime.md): a G may resume on another
+ * thread after any call that can block or yield, so it must not keep the
+ * address of a thread-local variable (errno included) across such a call;
+ * the runtime's own calls preserve errno for the G.  Signal masks and
+ * handlers belong to threads, not Gs.
+ */
 #ifndef GMPRT_H
 #define GMPRT_H
-#define GMPRT_API __attribute__((visibility("default")))
-GMPRT_API const char *gmprt_version(void);
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+#define GMPRT_API __attribute__((visibility("default")))
+
+/* ---- start-up ---------------------------------------------------------- */
+
+#define GMPRT_PIN_PROCS		(1U << 0)	/* keep the M holding P i on CPU i */
+
+struct gmprt_config {
+	int nprocs;		/* Ps; 0: $GMPRT_NPROCS, else one per online CPU */
+	size_t stack_size;	/* bytes per G stack; 0: $GMPRT_STACK, else 64 KiB */
+	unsigned int flags;	/* GMPRT_PIN_PROCS */
+};
+
+/*
+ * gmprt_main() - start the runtime and run @fn(@arg) as the main G.
+ * @cfg may be NULL for the defaults.  Environment: GMPRT_NPROCS (like
+ * GOMAXPROCS) and GMPRT_STACK override zero fields of @cfg.
+ *
+ * Return: @fn's return value, once it returns.  Fatal (exit status 2, with a
+ * message saying how to load gmp.ko) if /dev/gmp cannot be opened; -EBUSY if
+ * the runtime already runs.  Only from a thread that is not an M.
+ */
+GMPRT_API int gmprt_main(int (*fn)(void *), void *arg,
+			 const struct gmprt_config *cfg);
+
+/* gmprt_version() - the library's version, "major.minor". */
+GMPRT_API const char *gmprt_version(void);
+
+/* gmprt_nprocs() - Ps in force (GOMAXPROCS), or 0 if the runtime is not up. */
+GMPRT_API int gmprt_nprocs(void);
+
+/* ---- Gs ---------------------------------------------------------------- */
+
+/*
+ * gmprt_go() - start a new G running @fn(@arg) (Go's "go fn(arg)").
+ * Return: 0, or -ENOMEM.  Only from a G.
+ */
+GMPRT_API int gmprt_go(void (*fn)(void *), void *arg);
+
+/* gmprt_yield() - let other Gs run (Go's runtime.Gosched).  Only from a G. */
+GMPRT_API void gmprt_yield(void);
+
+/* gmprt_exit() - end the calling G (Go's runtime.Goexit).  Only from a G. */
+GMPRT_API __attribute__((noreturn)) void gmprt_exit(void);
+
+/* gmprt_goid() - the calling G's id (main is 1).  Only from a G. */
+GMPRT_API uint64_t gmprt_goid(void);
+
+/* gmprt_in_g() - true when called from a G. */
+GMPRT_API bool gmprt_in_g(void);
+
+/* ---- park / ready: the one mechanism blocking primitives are built on --- */
+
+typedef struct gmprt_g gmprt_g;
+
+/* gmprt_self() - the calling G.  Only from a G. */
+GMPRT_API gmprt_g *gmprt_self(void);
+
+/*
+ * gmprt_park() - block the calling G (Go's gopark).
+ * Once the G is off its stack, @unlockf(g, @arg) runs on the scheduler's
+ * stack; if it returns false the G is made runnable again at once.  Typical
+ * use: @unlockf releases the lock that protects the wait queue the G was put
+ * on, so that a gmprt_ready() cannot come before the G is parked.
+ * Only from a G.
+ */
+GMPRT_API void gmprt_park(bool (*unlockf)(gmprt_g *g, void *arg), void *arg);
+
+/*
+ * gmprt_ready() - make a parked G runnable (Go's goready): it runs next on
+ * the caller's P.  Only from a G.
+ */
+GMPRT_API void gmprt_ready(gmprt_g *g);
+
+/* ---- wait group -------------------------------------------------------- */
+
+typedef struct gmprt_waitgroup {
+	uint64_t opaque[4];
+} gmprt_waitgroup;
+#define GMPRT_WAITGROUP_INIT { { 0 } }
+
+GMPRT_API void gmprt_wg_init(gmprt_waitgroup *wg);
+/* Add @delta (may be negative) to the counter; below zero is fatal. */
+GMPRT_API void gmprt_wg_add(gmprt_waitgroup *wg, int64_t delta);
+GMPRT_API void gmprt_wg_done(gmprt_waitgroup *wg);
+/* Block until the counter is zero.  Only from a G. */
+GMPRT_API void gmprt_wg_wait(gmprt_waitgroup *wg);
+
+/* ---- mutex ------------------------------------------------------------- */
+
+typedef struct gmprt_mutex {
+	uint64_t opaque[4];
+} gmprt_mutex;
+#define GMPRT_MUTEX_INIT { { 0 } }
+
+GMPRT_API void gmprt_mutex_init(gmprt_mutex *mu);
+/* Block the G (not the thread) until @mu is held.  Only from a G. */
+GMPRT_API void gmprt_mutex_lock(gmprt_mutex *mu);
+/* Return: true if it took @mu. */
+GMPRT_API bool gmprt_mutex_trylock(gmprt_mutex *mu);
+/* Unlocking an unlocked mutex is fatal. */
+GMPRT_API void gmprt_mutex_unlock(gmprt_mutex *mu);
+
+/* ---- channels ---------------------------------------------------------- */
+
+typedef struct gmprt_chan gmprt_chan;
+
+/* A channel of @elemsize-byte values, @cap of them buffered (0: unbuffered).
+ * Return: the channel, or NULL (errno ENOMEM or EINVAL). */
+GMPRT_API gmprt_chan *gmprt_chan_make(size_t elemsize, size_t cap);
+/* Free a channel no G uses any more. */
+GMPRT_API void gmprt_chan_free(gmprt_chan *c);
+/* Send *@elem.  Return: 0; -EPIPE if @c is closed.  Only from a G. */
+GMPRT_API int gmprt_chan_send(gmprt_chan *c, const void *elem);
+/* Receive into @elem (may be NULL).  Return: 0; -EPIPE once @c is closed
+ * and drained (@elem zeroed).  Only from a G. */
+GMPRT_API int gmprt_chan_recv(gmprt_chan *c, void *elem);
+/* Without blocking.  Return: 0; -EAGAIN if it would block; -EPIPE. */
+GMPRT_API int gmprt_chan_trysend(gmprt_chan *c, const void *elem);
+GMPRT_API int gmprt_chan_tryrecv(gmprt_chan *c, void *elem);
+/* Receive, waiting at most @ns.  Return: 0; -ETIMEDOUT; -EPIPE. */
+GMPRT_API int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns);
+/* Close: receivers drain what is buffered, then get -EPIPE.
+ * Return: 0; -EPIPE if already closed. */
+GMPRT_API int gmprt_chan_close(gmprt_chan *c);
+GMPRT_API size_t gmprt_chan_len(gmprt_chan *c);
+GMPRT_API size_t gmprt_chan_cap(gmprt_chan *c);
+
+#define GMPRT_SEND	1
+#define GMPRT_RECV	2
+
+struct gmprt_select_case {
+	gmprt_chan *chan;	/* NULL: the case is never ready */
+	int dir;		/* GMPRT_SEND or GMPRT_RECV */
+	void *elem;		/* value to send, or where to receive (may be NULL) */
+	int err;		/* out: 0, or -EPIPE (closed) for the chosen case */
+};
+
+/*
+ * gmprt_select() - Go's select: wait until one case can proceed and do it,
+ * choosing uniformly at random among ready cases.  With @block false it is
+ * a select with a default case.
+ * Return: the index of the case done; -EAGAIN if none was ready and @block
+ * is false.  Only from a G.
+ */
+GMPRT_API int gmprt_select(struct gmprt_select_case *cases, int n, bool block);
+
+/* ---- time -------------------------------------------------------------- */
+
+/* gmprt_now() - CLOCK_MONOTONIC, ns. */
+GMPRT_API int64_t gmprt_now(void);
+/* gmprt_sleep() - block the G (not the thread) for @ns.  Only from a G. */
+GMPRT_API void gmprt_sleep(int64_t ns);
+
+/* ---- system calls ------------------------------------------------------ */
+
+/*
+ * gmprt_entersyscall() / gmprt_exitsyscall() - bracket a blocking system
+ * call (Go's entersyscall/exitsyscall), so that sysmon can hand the P to
+ * another M while this one blocks.  No syscall of their own on the fast
+ * path.  exitsyscall preserves errno.  Only from a G.
+ */
+GMPRT_API void gmprt_entersyscall(void);
+GMPRT_API void gmprt_exitsyscall(void);
+
+/* GMPRT_SYSCALL(expr): evaluate a blocking call inside the bracket. */
+#define GMPRT_SYSCALL(expr) ({				\
+	__typeof__(expr) __gmprt_r;			\
+	gmprt_entersyscall();				\
+	__gmprt_r = (expr);				\
+	gmprt_exitsyscall();				\
+	__gmprt_r; })
+
+/* ---- introspection ----------------------------------------------------- */
+
+/* gmprt_schedtrace() - Go's schedtrace line (with @detail, scheddetail)
+ * from gmp.ko into @buf.  Return: bytes written (NUL-terminated), or
+ * -errno. */
+GMPRT_API int gmprt_schedtrace(char *buf, size_t len, bool detail);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMPRT_H */
