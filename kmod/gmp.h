@@ -49,6 +49,7 @@ struct gmp_p_page {			/* GMP_OFF_PROCS page 1 + i: P i */
 	u32 schedtick;
 	u32 syscalltick;
 	u32 preempt;
+	u64 timer0when;
 	/* Takers CAS runqhead; only the owner M writes runqtail. */
 	u32 runqhead ____cacheline_aligned;
 	u32 runqtail;

@@ -42,8 +42,9 @@
  *   store ring tail / runnext                  pidleput: npidle++ (mirrored)
  *   (A) full fence (seq_cst)                   nmspinning-- (atomic)
  *   load npidle, nmspinning                    (B) smp_mb()
- *   if npidle > 0 && nmspinning == 0:          load every ring's head, tail,
- *     CAS nmspinning 0 -> 1, GMP_IOC_WAKE        runnext, and the global queue
+ *   if npidle > 0 && nmspinning == 0:          load every P's timer0when, and
+ *     CAS nmspinning 0 -> 1, GMP_IOC_WAKE        every ring's head, tail and
+ *                                                runnext
  *
  * With (A) and (B), at least one side sees the other's store: either the
  * submitter sees nmspinning == 0 (and an idle P) and wakes an M, or the
@@ -55,8 +56,14 @@
  *
  * An M that parks without having spun does not recheck the rings, as in Go:
  * a non-spinning M exists only while enough others spin (2 * nmspinning >=
- * busy Ps), and the last of those does the recheck.  The global queue is
- * rechecked on every park: it is ours, and looking costs nothing.
+ * busy Ps), and the last of those does the recheck.  The global queue and
+ * the timers are rechecked on every park: looking costs nothing.
+ *
+ * Timers follow the same pattern.  Each P publishes the deadline of its
+ * earliest timer in timer0when (Go's p.timer0When); a G adding an earlier
+ * timer stores it, fences (A), and calls wakep.  A parking M reads every
+ * timer0when behind (B) and sleeps no later than the earliest, so a timer
+ * added while it parked is never slept through.
  *
  * The note (C): a wake sets the M's note under sched->lock and then wakes the
  * task; the parked M sets TASK_INTERRUPTIBLE (a full barrier) before reading
@@ -422,12 +429,12 @@ static void __gmp_acquire_any(struct gmp_sched *s, struct gmp_m *m,
 }
 
 /*
- * Sleep until the note is set, the deadline passes or a signal comes.
- * Return: 0 (note), -ETIMEDOUT or -EINTR.
+ * Sleep until the note is set, @deadline (absolute ns, 0: none) passes or a
+ * signal comes.  Return: 0 (note), -ETIMEDOUT or -EINTR.
  */
-static int gmp_sleep(struct gmp_m *m, struct gmp_park *a)
+static int gmp_sleep(struct gmp_m *m, u64 deadline)
 {
-	ktime_t deadline = ns_to_ktime(a->deadline);
+	ktime_t t = ns_to_ktime(deadline);
 	int ret = 0;
 
 	for (;;) {
@@ -438,9 +445,8 @@ static int gmp_sleep(struct gmp_m *m, struct gmp_park *a)
 			ret = -EINTR;
 			break;
 		}
-		if (a->flags & GMP_PARK_DEADLINE) {
-			if (!schedule_hrtimeout_range(&deadline, 0,
-						      HRTIMER_MODE_ABS)) {
+		if (deadline) {
+			if (!schedule_hrtimeout_range(&t, 0, HRTIMER_MODE_ABS)) {
 				ret = -ETIMEDOUT;
 				break;
 			}
@@ -452,16 +458,37 @@ static int gmp_sleep(struct gmp_m *m, struct gmp_park *a)
 	return ret;
 }
 
+/*
+ * The earliest timer of any P, from the timer0when words user space keeps
+ * (Go's checkTimersNoP): a hint, 0 if none.
+ */
+static u64 __gmp_timers_min(struct gmp_sched *s)
+{
+	u64 min = 0;
+	int i;
+
+	for (i = 0; i < s->nprocs; i++) {
+		u64 w = READ_ONCE(s->allp[i].kp->timer0when);
+
+		if (w && (!min || w < min))
+			min = w;
+	}
+	return min;
+}
+
 /**
  * gmp_park() - Go's stopm around notesleep, with findrunnable's last checks.
  * @s: the instance
  * @m: the calling M
  * @a: the request; its out fields are filled
  *
- * Releases the P that M holds, leaves spinning, rechecks the global queue
- * (and, for a spinning M, every P's ring), and only then puts M on the idle
- * list and sleeps until a wake hands it a P, the deadline passes, or a
- * signal comes.
+ * Releases the P that M holds, leaves spinning, and behind barrier (B)
+ * rechecks the global queue, every P's timers (timer0when) and, for a
+ * spinning M, every P's ring; only then puts M on the idle list and sleeps
+ * until a wake hands it a P, a deadline passes (its own, or the earliest
+ * timer of any P), or a signal comes.  When a timer's deadline passes and
+ * no P is idle, M sleeps on: the next M to release a P sees the expired
+ * timer here and runs it.
  *
  * Return: 0 with @a->result telling why; -EINTR on a signal (M is off the
  * idle list, holds no P); -ESHUTDOWN if the instance was closed.
@@ -469,6 +496,8 @@ static int gmp_sleep(struct gmp_m *m, struct gmp_park *a)
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 {
 	bool spinning = a->flags & GMP_PARK_SPINNING;
+	u64 mine = (a->flags & GMP_PARK_DEADLINE) ? a->deadline : 0;
+	u64 now, timers, deadline;
 	int i, ret;
 
 	a->p = GMP_NONE;
@@ -500,8 +529,18 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 			goto out_unlock;
 		}
 	}
+	smp_mb();	/* (B): pairs with (A) in user space's wakep and timer adds */
+	now = ktime_get_ns();
+	timers = __gmp_timers_min(s);
+	if (timers && timers <= now) {
+		__gmp_acquire_any(s, m, a);
+		if (m->p) {
+			a->result = GMP_PARKED_WORK;
+			goto out_unlock;
+		}
+		timers = 0;
+	}
 	if (spinning) {
-		smp_mb();	/* (B): pairs with (A) in user space's wakep */
 		for (i = 0; i < s->nprocs; i++) {
 			if (__gmp_runq_empty(&s->allp[i]))
 				continue;
@@ -516,27 +555,43 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 			break;
 		}
 	}
-	if ((a->flags & GMP_PARK_DEADLINE) && a->deadline <= ktime_get_ns()) {
+	if (mine && mine <= now) {
 		__gmp_acquire_any(s, m, a);
 		a->result = GMP_PARKED_TIMEOUT;
 		goto out_unlock;
 	}
 	__gmp_mput(s, m);
-	spin_unlock(&s->lock);
-
-	ret = gmp_sleep(m, a);
-
-	spin_lock(&s->lock);
-	if (m->note) {
-		/* The waker took M off the idle list. */
-		ret = __gmp_take_note(m, a);
-	} else {
-		__gmp_mremove(s, m);
-		if (ret == -ETIMEDOUT) {
+	for (;;) {
+		deadline = mine;
+		if (timers && (!deadline || timers < deadline))
+			deadline = timers;
+		spin_unlock(&s->lock);
+		ret = gmp_sleep(m, deadline);
+		spin_lock(&s->lock);
+		if (m->note) {
+			/* The waker took M off the idle list. */
+			ret = __gmp_take_note(m, a);
+			break;
+		}
+		if (ret != -ETIMEDOUT) {
+			__gmp_mremove(s, m);
+			break;
+		}
+		ret = 0;
+		if (mine && mine <= ktime_get_ns()) {
+			__gmp_mremove(s, m);
 			__gmp_acquire_any(s, m, a);
 			a->result = GMP_PARKED_TIMEOUT;
-			ret = 0;
+			break;
 		}
+		/* A timer is due: run it if a P is idle, else leave it. */
+		if (s->npidle) {
+			__gmp_mremove(s, m);
+			__gmp_acquire_any(s, m, a);
+			a->result = GMP_PARKED_TIMEOUT;
+			break;
+		}
+		timers = 0;
 	}
 out_unlock:
 	spin_unlock(&s->lock);

@@ -72,7 +72,8 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 
 	prm->nprocs = s->nprocs;
 	prm->features = GMP_FEAT_PARK_DEADLINE | GMP_FEAT_PIN_PROCS |
-			GMP_FEAT_SYSMON | GMP_FEAT_NEWM | GMP_FEAT_TRACE;
+			GMP_FEAT_SYSMON | GMP_FEAT_NEWM | GMP_FEAT_TRACE |
+			GMP_FEAT_TIMERS;
 	prm->instance = s->id;
 	prm->runq_size = GMP_RUNQ_SIZE;
 	prm->max_m = GMP_MAX_M;
@@ -98,6 +99,7 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	po->runqtail = offsetof(struct gmp_p_page, runqtail);
 	po->runnext = offsetof(struct gmp_p_page, runnext);
 	po->runq = offsetof(struct gmp_p_page, runq);
+	po->timer0when = offsetof(struct gmp_p_page, timer0when);
 }
 
 static void gmp_free_pages(struct gmp_sched *s)

@@ -73,6 +73,7 @@
 #define GMP_FEAT_SYSMON		(1U << 2)	/* syscall retake, preempt requests */
 #define GMP_FEAT_NEWM		(1U << 3)	/* GMP_IOC_NEWM_WAIT */
 #define GMP_FEAT_TRACE		(1U << 4)	/* GMP_IOC_SCHEDTRACE */
+#define GMP_FEAT_TIMERS		(1U << 5)	/* park honours every P's timer0when */
 
 /* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
 struct gmp_sched_offsets {
@@ -101,7 +102,9 @@ struct gmp_procs_offsets {
 	__u32 runqtail;		/* __u32: next slot to fill (owner M only) */
 	__u32 runnext;		/* __u64: G to run next, or 0 (CAS) */
 	__u32 runq;		/* __u64[GMP_RUNQ_SIZE]: the ring */
-	__u32 resv[3];
+	/* __u64: the P's earliest timer, CLOCK_MONOTONIC ns, or 0 (owner M) */
+	__u32 timer0when;
+	__u32 resv[2];
 };
 
 struct gmp_params {

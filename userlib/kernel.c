@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libgmprt: the interface to gmp.ko.
+ *
+ * gmprt_kernel_open() sets the instance up and maps its two shared regions,
+ * computing every pointer from the offsets GMP_IOC_SETUP answers with (the
+ * layout is the kernel's to choose).  The rest are thin wrappers of the
+ * ioctls that return 0 or -errno; they are the only places the runtime
+ * enters the kernel, so each is a slow path by construction.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "runtime.h"
+
+/* struct gmp_params has a field named sched: no shorthand in this file. */
+#undef sched
+#define rt gmprt_sched
+
+static int kioctl(unsigned long cmd, void *arg)
+{
+	int saved = errno, ret;
+
+	ret = ioctl(rt.fd, cmd, arg) < 0 ? -errno : 0;
+	errno = saved;
+	return ret;
+}
+
+#define KPTR(base, off)	((void *)((char *)(base) + (off)))
+
+/*
+ * gmprt_p_init() - point @pp at P @id's slot in a mapped GMP_OFF_PROCS
+ * region, described by @prm.
+ */
+void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm,
+		  int id)
+{
+	const struct gmp_procs_offsets *po = &prm->procs;
+	char *base = (char *)procs_map + po->p0 + (size_t)id * po->p_stride;
+
+	pp->id = id;
+	pp->kstatus = KPTR(base, po->status);
+	pp->kschedtick = KPTR(base, po->schedtick);
+	pp->ksyscalltick = KPTR(base, po->syscalltick);
+	pp->kpreempt = KPTR(base, po->preempt);
+	pp->krunqhead = KPTR(base, po->runqhead);
+	pp->krunqtail = KPTR(base, po->runqtail);
+	pp->krunnext = KPTR(base, po->runnext);
+	pp->krunq = KPTR(base, po->runq);
+	pp->ktimer0when = KPTR(base, po->timer0when);
+}
+
+/*
+ * Open /dev/gmp and set up @nprocs Ps.  Return: 0 or -errno, with a message
+ * on stderr saying what to do.
+ */
+int gmprt_kernel_open(int nprocs, unsigned int flags)
+{
+	struct gmp_params *prm = &rt.prm;
+	struct gmp_procs_offsets *po = &prm->procs;
+	int i, err;
+
+	rt.fd = open("/dev/gmp", O_RDWR | O_CLOEXEC);
+	if (rt.fd < 0) {
+		err = -errno;
+		fprintf(stderr, "gmprt: cannot open /dev/gmp: %s\n", strerror(errno));
+		if (err == -ENOENT)
+			fprintf(stderr, "gmprt: load gmp.ko: insmod kmod/gmp.ko\n");
+		return err;
+	}
+	memset(prm, 0, sizeof(*prm));
+	prm->nprocs = nprocs;
+	prm->flags = (flags & GMPRT_PIN_PROCS) ? GMP_SETUP_PIN_PROCS : 0;
+	err = kioctl(GMP_IOC_SETUP, prm);
+	if (err) {
+		fprintf(stderr, "gmprt: GMP_IOC_SETUP: %s\n", strerror(-err));
+		return err;
+	}
+	if (!(prm->features & GMP_FEAT_TIMERS)) {
+		fprintf(stderr, "gmprt: this gmp.ko has no timer support; rebuild it\n");
+		return -EPROTO;
+	}
+	if (prm->runq_size != GMP_RUNQ_SIZE) {
+		fprintf(stderr, "gmprt: gmp.ko's run queue has %u slots, libgmprt expects %u\n",
+			prm->runq_size, GMP_RUNQ_SIZE);
+		return -EPROTO;
+	}
+	rt.ksched_map = mmap(NULL, prm->sched.size, PROT_READ, MAP_SHARED,
+				rt.fd, GMP_OFF_SCHED);
+	rt.kprocs_map = mmap(NULL, po->size, PROT_READ | PROT_WRITE,
+				MAP_SHARED, rt.fd, GMP_OFF_PROCS);
+	if (rt.ksched_map == MAP_FAILED || rt.kprocs_map == MAP_FAILED) {
+		err = -errno;
+		fprintf(stderr, "gmprt: mmap of /dev/gmp: %s\n", strerror(errno));
+		return err;
+	}
+	rt.nprocs = prm->nprocs;
+	rt.kgomaxprocs = KPTR(rt.ksched_map, prm->sched.gomaxprocs);
+	rt.knpidle = KPTR(rt.ksched_map, prm->sched.npidle);
+	rt.knmidle = KPTR(rt.ksched_map, prm->sched.nmidle);
+	rt.krunqsize = KPTR(rt.ksched_map, prm->sched.runqsize);
+	rt.knmsys = KPTR(rt.ksched_map, prm->sched.nmsys);
+	rt.knmspinning = KPTR(rt.kprocs_map, po->nmspinning);
+
+	rt.allp = aligned_alloc(64, sizeof(struct p) * rt.nprocs);
+	if (!rt.allp)
+		return -ENOMEM;
+	memset(rt.allp, 0, sizeof(struct p) * rt.nprocs);
+	for (i = 0; i < rt.nprocs; i++)
+		gmprt_p_init(&rt.allp[i], rt.kprocs_map, prm, i);
+	return 0;
+}
+
+int gmprt_k_register(uint32_t *m, int claim_p)
+{
+	struct gmp_register r = { 0 };
+	int err;
+
+	if (claim_p != GMP_NONE) {
+		r.flags = GMP_REGISTER_CLAIM;
+		r.p = claim_p;
+	}
+	err = kioctl(GMP_IOC_REGISTER, &r);
+	if (!err)
+		*m = r.m;
+	return err;
+}
+
+int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline,
+		 struct gmp_park *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->m = mp->id;
+	out->flags = flags;
+	out->deadline = deadline;
+	return kioctl(GMP_IOC_PARK, out);
+}
+
+int gmprt_k_wake(struct m *mp, uint32_t flags, int p, int target,
+		 struct gmp_wake *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->m = mp->id;
+	out->flags = flags;
+	out->p = (flags & GMP_WAKE_PROC) ? p : 0;
+	out->target = (flags & GMP_WAKE_TARGET) ? target : 0;
+	return kioctl(GMP_IOC_WAKE, out);
+}
+
+/* *@p: the P acquired, or GMP_NONE if none was idle. */
+int gmprt_k_acquire(struct m *mp, int want, int *p)
+{
+	struct gmp_procarg a = { .m = mp->id, .p = want };
+	int err = kioctl(GMP_IOC_ACQUIRE_P, &a);
+
+	*p = err ? GMP_NONE : a.p;
+	return err;
+}
+
+int gmprt_k_release(struct m *mp, int p)
+{
+	struct gmp_procarg a = { .m = mp->id, .p = p };
+
+	return kioctl(GMP_IOC_RELEASE_P, &a);
+}
+
+int gmprt_k_runqput(const uint64_t *gs, uint32_t n)
+{
+	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n };
+
+	return kioctl(GMP_IOC_RUNQ_PUT, &a);
+}
+
+/* Return: handles taken, or -errno. */
+int gmprt_k_runqget(uint64_t *gs, uint32_t max)
+{
+	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = max };
+	int err = kioctl(GMP_IOC_RUNQ_GET, &a);
+
+	return err ? err : (int)a.n;
+}
+
+int gmprt_k_newm_wait(struct m *mp, int *p)
+{
+	struct gmp_newm a = { .m = mp->id };
+	int err = kioctl(GMP_IOC_NEWM_WAIT, &a);
+
+	if (!err)
+		*p = a.p;
+	return err;
+}
+
+int gmprt_schedtrace(char *buf, size_t len, bool detail)
+{
+	struct gmp_trace t = { .buf = (uintptr_t)buf, .flags = detail ? GMP_TRACE_DETAIL : 0 };
+	int err;
+
+	if (!rt.running)
+		return -ENODEV;
+	if (len < 2)
+		return -EINVAL;
+	t.len = len - 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(len - 1);
+	err = kioctl(GMP_IOC_SCHEDTRACE, &t);
+	if (err)
+		return err;
+	buf[t.len] = 0;
+	return (int)t.len;
+}

@@ -1,0 +1,971 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libgmprt: the scheduler (Go's proc.go, in C, on gmp.ko).
+ *
+ * Goroutine scheduler
+ * ===================
+ * G is a goroutine, M a thread, P the right to run Gs: an M runs Gs only
+ * while it holds a P, and there are exactly gomaxprocs Ps.  Each P has a
+ * local run queue (a 256-slot ring plus runnext); overflow goes to the global
+ * run queue.  gmp.ko owns the Ps and maps their rings into this process, so
+ * the fast paths here are plain memory operations:
+ *
+ *   spawn (gmprt_go)   runqput on the current P, maybe wakep     no syscall
+ *   yield              runqput at the tail, schedule             no syscall
+ *   schedule           runqget from the local ring               no syscall
+ *   steal              runqgrab from another P's ring (CAS)      no syscall
+ *
+ * and gmp.ko is entered only to sleep (park), to wake an M (wake), and to
+ * use the global run queue (runqputslow, globrunqget), as Go's runtime only
+ * takes sched.lock for those.
+ *
+ * Worker thread parking/unparking
+ * ===============================
+ * The tension (Go's own words): keep enough running Ms to use every P, but
+ * park Ms to save CPU when there is not enough work, and wake them when work
+ * appears, without a central lock.  Rejected: waking an M for every new G
+ * (thundering herd, and a syscall per spawn); a lock around every run queue
+ * (the contention Go's design exists to avoid).
+ *
+ * Chosen, Go's protocol: an M is "spinning" when it holds a P and looks for
+ * work in other Ps' rings.  At most one M is woken per new G, and only when
+ * nobody spins and some P is idle (wakep's CAS of nmspinning 0 -> 1), both
+ * read from the shared pages without a syscall.  A spinning M that finds
+ * work stops spinning and, if it was the last, wakes another (resetspinning)
+ * so that work spreads one M at a time.  A spinning M that finds nothing
+ * parks through gmp.ko, which releases its P, drops nmspinning and, behind
+ * its barrier (B), rechecks every ring and the global queue before sleeping.
+ * The submitter side is barrier (A) in wakep(): after publishing the G and
+ * before reading npidle and nmspinning.  (A) and (B) make a Dekker pair:
+ * either the submitter sees no spinning M and wakes one, or the parking M
+ * sees the new G and comes back with a P (see the essay in kmod/park.c for
+ * the kernel half and why no wakeup is lost).
+ *
+ * Who advances which index of a P's ring: the owner M advances runqtail
+ * (runqput, and runqsteal into its own ring); anyone advances runqhead, by
+ * CAS (runqget, runqgrab); runnext is set by the owner and taken by CAS.
+ * gmp.ko only reads them.
+ *
+ * Differences from Go, and why:
+ *  - Gosched puts the G on the local ring's tail, not the global queue:
+ *    the global queue is a syscall away, and yield must not be.
+ *  - Gs have fixed stacks (C cannot move them): see stack.c.
+ *  - There is no GC and no netpoller; sysmon lives in gmp.ko.
+ *  - The thread calling gmprt_main() does not become an M: it waits while
+ *    the main G runs, so that gmprt_main() returns on the caller's thread.
+ *
+ * Each M runs schedule() on its own thread stack (Go's g0) and switches to a
+ * G with gmprt_swapctx(); a G gets back to g0 with gmprt_mcall(fn), which
+ * runs fn(g) on g0 once the G is off its stack (Go's mcall).
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "runtime.h"
+
+struct gmprt_sched gmprt_sched = { .fd = -1 };
+__thread struct m *gmprt_tls_m;
+
+#define RUNQ_MASK	(GMP_RUNQ_SIZE - 1)
+#define GFREE_LOCAL_MAX	64		/* Go's gfput threshold */
+#define GFREE_MOVE	32
+#define GOIDCACHE	16		/* Go's _GoidCacheBatch */
+#define GLOBAL_POLL	61		/* schedticks between global queue polls */
+#define M0_STACK	(256 * 1024)	/* an M's own (g0) stack */
+#define DEFAULT_STACK	(64 * 1024)
+
+static void schedule(void) __attribute__((noreturn));
+
+void gmprt_throw(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gmprt: fatal error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_exit(2);
+}
+
+g_t *gmprt_mustg(const char *what)
+{
+	struct m *mp = getm();
+
+	if (unlikely(!mp || !mp->curg))
+		gmprt_throw("%s called outside a G (only Gs may block, yield or spawn)",
+			    what);
+	return mp->curg;
+}
+
+static int futex(uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+/* ---- local run queue (Go's runqput / runqget / runqgrab / runqsteal) ---- */
+
+/* Put @gp on the global queue with @batch[0..n) ahead of it. */
+static bool runqputslow(struct p *pp, g_t *gp, uint32_t h, uint32_t t)
+{
+	uint64_t batch[GMP_RUNQ_SIZE / 2 + 1];
+	uint32_t i, n = (t - h) / 2;
+	int err;
+
+	if (n != GMP_RUNQ_SIZE / 2)
+		gmprt_throw("runqputslow: queue is not full");
+	for (i = 0; i < n; i++)
+		batch[i] = load_relaxed(&pp->krunq[(h + i) & RUNQ_MASK]);
+	if (!cas_acqrel(pp->krunqhead, h, h + n))
+		return false;
+	batch[n] = (uintptr_t)gp;
+	err = gmprt_k_runqput(batch, n + 1);
+	if (err)
+		gmprt_throw("global run queue: %s", strerror(-err));
+	return true;
+}
+
+/*
+ * gmprt_runqput() - put @gp on @pp's local queue; with @next, in runnext,
+ * kicking the old runnext to the tail.  A full ring moves half of itself to
+ * the global queue.  Only from the M that owns @pp.
+ */
+void gmprt_runqput(struct p *pp, g_t *gp, bool next)
+{
+	uint32_t h, t;
+
+	if (next) {
+		uint64_t old = load_relaxed(pp->krunnext);
+
+		while (!__atomic_compare_exchange_n(pp->krunnext, &old,
+						    (uintptr_t)gp, false,
+						    __ATOMIC_ACQ_REL,
+						    __ATOMIC_RELAXED))
+			;
+		if (!old)
+			return;
+		gp = (g_t *)(uintptr_t)old;
+	}
+	for (;;) {
+		h = load_acquire(pp->krunqhead);
+		t = load_relaxed(pp->krunqtail);
+		if (t - h < GMP_RUNQ_SIZE) {
+			store_relaxed(&pp->krunq[t & RUNQ_MASK], (uintptr_t)gp);
+			store_release(pp->krunqtail, t + 1);
+			return;
+		}
+		if (runqputslow(pp, gp, h, t))
+			return;
+	}
+}
+
+/*
+ * gmprt_runqget() - take a G from @pp's local queue; *@inherit: it was
+ * runnext (it inherits the time slice).  Only from @pp's owner.
+ */
+g_t *gmprt_runqget(struct p *pp, bool *inherit)
+{
+	uint64_t next = load_relaxed(pp->krunnext);
+	uint32_t h, t;
+	uint64_t gp;
+
+	if (next && cas_acqrel(pp->krunnext, next, 0)) {
+		*inherit = true;
+		return (g_t *)(uintptr_t)next;
+	}
+	*inherit = false;
+	for (;;) {
+		h = load_acquire(pp->krunqhead);
+		t = load_relaxed(pp->krunqtail);
+		if (t == h)
+			return NULL;
+		gp = load_relaxed(&pp->krunq[h & RUNQ_MASK]);
+		if (cas_acqrel(pp->krunqhead, h, h + 1))
+			return (g_t *)(uintptr_t)gp;
+	}
+}
+
+/*
+ * Grab half of @pp's queue into @batch (a ring of GMP_RUNQ_SIZE, from
+ * @bhead).  Return: how many.
+ */
+static uint32_t runqgrab(struct p *pp, uint64_t *batch, uint32_t bhead,
+			 bool stealnext)
+{
+	for (;;) {
+		uint32_t h = load_acquire(pp->krunqhead);
+		uint32_t t = load_acquire(pp->krunqtail);
+		uint32_t i, n = t - h;
+
+		n = n - n / 2;
+		if (n == 0) {
+			uint64_t next;
+
+			if (!stealnext)
+				return 0;
+			next = load_acquire(pp->krunnext);
+			if (!next)
+				return 0;
+			/*
+			 * The owner is likely about to run it (it was made
+			 * runnable just now by a G that is about to block):
+			 * give it a moment, as Go does.
+			 */
+			if (load_relaxed(pp->kstatus) == GMP_P_RUNNING)
+				sched_yield();
+			if (!cas_acqrel(pp->krunnext, next, 0))
+				continue;
+			store_relaxed(&batch[bhead & RUNQ_MASK], next);
+			return 1;
+		}
+		if (n > GMP_RUNQ_SIZE / 2)	/* read inconsistent h and t */
+			continue;
+		for (i = 0; i < n; i++)
+			store_relaxed(&batch[(bhead + i) & RUNQ_MASK],
+				      load_relaxed(&pp->krunq[(h + i) & RUNQ_MASK]));
+		if (cas_acqrel(pp->krunqhead, h, h + n))
+			return n;
+	}
+}
+
+/*
+ * gmprt_runqsteal() - steal half of @p2's queue into @pp's (runnext too,
+ * with @stealnext).  Return: one G to run, or NULL.  Only from @pp's owner.
+ */
+g_t *gmprt_runqsteal(struct p *pp, struct p *p2, bool stealnext)
+{
+	uint32_t t = load_relaxed(pp->krunqtail), h, n;
+	g_t *gp;
+
+	n = runqgrab(p2, pp->krunq, t, stealnext);
+	if (!n)
+		return NULL;
+	n--;
+	gp = (g_t *)(uintptr_t)load_relaxed(&pp->krunq[(t + n) & RUNQ_MASK]);
+	if (!n)
+		return gp;
+	h = load_acquire(pp->krunqhead);
+	if (t - h + n >= GMP_RUNQ_SIZE)
+		gmprt_throw("runqsteal: runq overflow");
+	store_release(pp->krunqtail, t + n);
+	return gp;
+}
+
+/* Go's globrunqget: a batch from the global queue, one to run. */
+static g_t *globrunqget(struct p *pp, uint32_t max)
+{
+	uint64_t batch[GMP_RUNQ_SIZE / 2];
+	int i, n;
+
+	if (!max || max > GMP_RUNQ_SIZE / 2)
+		max = GMP_RUNQ_SIZE / 2;
+	n = gmprt_k_runqget(batch, max);
+	if (n < 0)
+		gmprt_throw("global run queue: %s", strerror(-n));
+	if (!n)
+		return NULL;
+	for (i = 1; i < n; i++)
+		gmprt_runqput(pp, (g_t *)(uintptr_t)batch[i], false);
+	return (g_t *)(uintptr_t)batch[0];
+}
+
+/* ---- G free lists and ids (Go's gfput / gfget, goidcache) ------------- */
+
+static void gfput(struct p *pp, g_t *gp)
+{
+	gp->schedlink = pp->gfree;
+	pp->gfree = gp;
+	if (++pp->ngfree < GFREE_LOCAL_MAX)
+		return;
+	while (pp->ngfree >= GFREE_MOVE) {
+		g_t *g1 = pp->gfree;
+
+		pp->gfree = g1->schedlink;
+		pp->ngfree--;
+		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+			__builtin_ia32_pause();
+		g1->schedlink = sched.gfree;
+		sched.gfree = g1;
+		sched.ngfree++;
+		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+	}
+}
+
+static g_t *gfget(struct p *pp)
+{
+	g_t *gp;
+
+	if (!pp->gfree && load_relaxed(&sched.ngfree)) {
+		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+			__builtin_ia32_pause();
+		while (pp->ngfree < GFREE_MOVE && sched.gfree) {
+			gp = sched.gfree;
+			sched.gfree = gp->schedlink;
+			sched.ngfree--;
+			gp->schedlink = pp->gfree;
+			pp->gfree = gp;
+			pp->ngfree++;
+		}
+		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+	}
+	gp = pp->gfree;
+	if (gp) {
+		pp->gfree = gp->schedlink;
+		pp->ngfree--;
+	}
+	return gp;
+}
+
+static uint64_t newgoid(struct p *pp)
+{
+	if (pp->goidcache == pp->goidcacheend) {
+		pp->goidcache = fetch_add(&sched.goidgen, GOIDCACHE) + 1;
+		pp->goidcacheend = pp->goidcache + GOIDCACHE;
+	}
+	return pp->goidcache++;
+}
+
+/* ---- switching between G and g0 --------------------------------------- */
+
+/* Make @gp's stack look like a saved context that returns into gstart. */
+static void g_init(g_t *gp, void (*fn)(void *), void *arg)
+{
+	uint64_t *sp = (uint64_t *)((uintptr_t)gp->stack_hi & ~(uintptr_t)15);
+
+	*--sp = 0;				/* no caller */
+	*--sp = (uintptr_t)gmprt_gstart;	/* ret of gmprt_swapctx */
+	sp -= 6;				/* rbp rbx r12 r13 r14 r15 */
+	memset(sp, 0, 6 * sizeof(*sp));
+	*--sp = 0x037f00001f80ULL;		/* fcw 0x37f | mxcsr 0x1f80 */
+	gp->sp = sp;
+	gp->fn = fn;
+	gp->arg = arg;
+	gp->errno_save = 0;
+}
+
+/*
+ * gmprt_mcall() - switch from the running G to its M's g0 and run @fn(g)
+ * there, once the G's registers are saved (Go's mcall).  The G resumes,
+ * maybe on another M, when something runs it again.
+ */
+void gmprt_mcall(void (*fn)(g_t *))
+{
+	struct m *mp = getm();
+	g_t *gp = mp->curg;
+
+	if (unlikely(!gp->guarded &&
+		     (char *)__builtin_frame_address(0) < gp->stack_lo + 256))
+		gmprt_throw("stack overflow in G %llu (stack %zu bytes)",
+			    (unsigned long long)gp->goid,
+			    (size_t)(gp->stack_hi - gp->stack_lo));
+	gp->errno_save = errno;
+	mp->mcallfn = fn;
+	gmprt_swapctx(&gp->sp, mp->g0sp);
+	/* Back, maybe on another thread: nothing cached from before is valid. */
+}
+
+/* Run @gp on this M until it mcalls back; then run what it asked for. */
+static void execute(struct m *mp, g_t *gp, bool inherit)
+{
+	struct p *pp = mp->p;
+
+	if (!inherit) {
+		/* A new time slice: a preempt request was for the last one. */
+		pp->schedtick++;
+		store_relaxed(pp->kschedtick, pp->schedtick);
+		if (unlikely(load_relaxed(pp->kpreempt)))
+			store_relaxed(pp->kpreempt, 0);
+	}
+	gp->status = G_RUNNING;
+	gp->m = mp;
+	mp->curg = gp;
+	errno = gp->errno_save;
+	gmprt_swapctx(&mp->g0sp, gp->sp);
+	/* On g0 again; the G is off its stack. */
+	gp = mp->curg;
+	mp->curg = NULL;
+	gp->m = NULL;
+	mp->mcallfn(gp);
+}
+
+/* ---- Ms ---------------------------------------------------------------- */
+
+static void *mstart(void *arg);
+
+/* Go's newm: a new thread that claims P @pid, reserved for it by gmp.ko. */
+struct newm_arg {
+	int p;
+	bool spinning;
+};
+
+static void newm(int pid, bool spinning)
+{
+	struct newm_arg *a = malloc(sizeof(*a));
+	pthread_attr_t attr;
+	pthread_t t;
+	int err = ENOMEM;
+
+	if (a) {
+		a->p = pid;
+		a->spinning = spinning;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, M0_STACK);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		err = pthread_create(&t, &attr, mstart, a);
+		pthread_attr_destroy(&attr);
+	}
+	if (err) {
+		struct m *mp = getm();
+
+		free(a);
+		if (spinning)
+			fetch_add(sched.knmspinning, -1);
+		/* Give the P back so that it is not lost; go on with fewer Ms. */
+		if (mp)
+			gmprt_k_release(mp, pid);
+		fprintf(stderr, "gmprt: cannot start a thread: %s\n", strerror(err));
+	}
+}
+
+/* Take P @pid for this M (Go's acquirep). */
+static void acquirep(struct m *mp, int pid)
+{
+	struct p *pp = &sched.allp[pid];
+
+	mp->p = pp;
+	/* Clear a preempt request meant for whoever held it before. */
+	store_relaxed(pp->kpreempt, 0);
+}
+
+/*
+ * Go's startm(nil, spinning): ask gmp.ko to hand an idle P to an idle M;
+ * with no idle M, make one.
+ */
+static void startm(struct m *mp, bool spinning)
+{
+	struct gmp_wake w;
+	int err;
+
+	err = gmprt_k_wake(mp, spinning ? GMP_WAKE_SPINNING : 0, 0, 0, &w);
+	if (err)
+		gmprt_throw("GMP_IOC_WAKE: %s", strerror(-err));
+	if (w.result == GMP_WOKE_NEWM)
+		newm(w.p, spinning);
+}
+
+/*
+ * gmprt_wakep() - Go's wakep: start one more spinning M if there is an idle
+ * P and nobody spins.  Called after making a G runnable.
+ */
+void gmprt_wakep(void)
+{
+	uint32_t zero = 0;
+
+	/* (A): the new G is published before we look; pairs with (B) in gmp.ko. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!load_relaxed(sched.knpidle))
+		return;
+	if (load_relaxed(sched.knmspinning) ||
+	    !__atomic_compare_exchange_n(sched.knmspinning, &zero, 1, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return;
+	startm(getm(), true);
+}
+
+/* Go's resetspinning: the M found work; if it was the last spinner, wake one. */
+static void resetspinning(struct m *mp)
+{
+	mp->spinning = false;
+	if (__atomic_sub_fetch(sched.knmspinning, 1, __ATOMIC_SEQ_CST) == UINT32_MAX)
+		gmprt_throw("findrunnable: negative nmspinning");
+	gmprt_wakep();
+}
+
+/* ---- finding work ------------------------------------------------------ */
+
+/* Go's stealWork: 4 rounds over the other Ps in random order. */
+static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
+{
+	int i, k, n = sched.nprocs;
+
+	for (i = 0; i < 4; i++) {
+		bool last = i == 3;
+		uint32_t r = fastrand(mp);
+		int pos = r % n;
+		int inc = sched.coprimes[(r / n) % sched.ncoprimes];
+
+		for (k = 0; k < n; k++, pos = (pos + inc) % n) {
+			struct p *p2 = &sched.allp[pos];
+			g_t *gp;
+
+			if (p2 == pp)
+				continue;
+			/* Run p2's due timers on the last round (Go does too). */
+			if (last && gmprt_checktimers(p2, gmprt_now())) {
+				gp = gmprt_runqget(pp, &(bool){ false });
+				if (gp)
+					return gp;
+				*ranTimers = true;
+			}
+			if (load_relaxed(p2->kstatus) == GMP_P_IDLE)
+				continue;
+			gp = gmprt_runqsteal(pp, p2, last);
+			if (gp)
+				return gp;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Park this M in gmp.ko (Go's stopm, with findrunnable's last checks done
+ * there: the global queue, every P's timers and, if it spun, every ring).
+ * Return: true with a P held; false if the instance is gone.
+ */
+static bool stopm(struct m *mp)
+{
+	struct gmp_park r;
+	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
+	int err;
+
+	for (;;) {
+		mp->p = NULL;
+		err = gmprt_k_park(mp, flags, 0, &r);
+		mp->spinning = false;
+		if (err == -EINTR) {
+			flags = 0;
+			continue;
+		}
+		if (err == -ESHUTDOWN)
+			return false;
+		if (err)
+			gmprt_throw("GMP_IOC_PARK: %s", strerror(-err));
+		if (r.p == GMP_NONE)
+			gmprt_throw("GMP_IOC_PARK returned without a P");
+		acquirep(mp, r.p);
+		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
+		return true;
+	}
+}
+
+/*
+ * Go's findrunnable: block until there is a G to run.  Return NULL only
+ * when the instance shut down (the M then exits).
+ */
+static g_t *findrunnable(struct m *mp, bool *inherit)
+{
+	struct p *pp;
+	g_t *gp;
+
+top:
+	pp = mp->p;
+	gmprt_checktimers(pp, gmprt_now());
+	gp = gmprt_runqget(pp, inherit);
+	if (gp)
+		return gp;
+	if (load_relaxed(sched.krunqsize)) {
+		gp = globrunqget(pp, 0);
+		if (gp)
+			return gp;
+	}
+	/* Limit spinning Ms to half the busy Ps (Go's rule). */
+	if (mp->spinning ||
+	    2 * load_relaxed(sched.knmspinning) <
+		    (uint32_t)sched.nprocs - load_relaxed(sched.knpidle)) {
+		bool ranTimers = false;
+
+		if (!mp->spinning) {
+			mp->spinning = true;
+			fetch_add(sched.knmspinning, 1);
+		}
+		gp = stealwork(mp, pp, &ranTimers);
+		if (gp)
+			return gp;
+		if (ranTimers)
+			goto top;
+	}
+	/* Due timers anywhere are work: gmp.ko would send us back for them. */
+	if (gmprt_runtimers_all(gmprt_now()))
+		goto top;
+	if (!stopm(mp))
+		return NULL;
+	goto top;
+}
+
+/* Go's schedule: one round of finding a G and running it. */
+static void schedule(void)
+{
+	struct m *mp = getm();
+
+	for (;;) {
+		struct p *pp = mp->p;
+		bool inherit = false;
+		g_t *gp = NULL;
+
+		if (mp->nextg) {
+			gp = mp->nextg;
+			mp->nextg = NULL;
+			inherit = true;
+		}
+		/* Due timers first (no clock read unless this P has timers). */
+		if (!gp && load_relaxed(pp->ktimer0when))
+			gmprt_checktimers(pp, gmprt_now());
+		/* Check the global queue once in a while, for fairness. */
+		if (!gp && pp->schedtick % GLOBAL_POLL == 0 &&
+		    load_relaxed(sched.krunqsize))
+			gp = globrunqget(pp, 1);
+		if (!gp)
+			gp = gmprt_runqget(pp, &inherit);
+		if (!gp) {
+			gp = findrunnable(mp, &inherit);
+			if (!gp)
+				pthread_exit(NULL);
+		}
+		if (mp->spinning)
+			resetspinning(mp);
+		execute(mp, gp, inherit);
+	}
+}
+
+/* Every M but the ones that only wait (the caller of gmprt_main). */
+static struct m *mcommoninit(int claim_p)
+{
+	struct m *mp = calloc(1, sizeof(*mp));
+	int err;
+
+	if (!mp)
+		gmprt_throw("out of memory for an M");
+	err = gmprt_k_register(&mp->id, claim_p);
+	if (err)
+		gmprt_throw("cannot register a thread with gmp.ko: %s%s", strerror(-err),
+			    err == -EAGAIN ? " (GMP_MAX_M threads: thread exhaustion)" : "");
+	mp->thread = pthread_self();
+	mp->fastrand = ((uint64_t)mp->id << 32 | (uint32_t)gmprt_now()) | 1;
+	gmprt_tls_m = mp;
+	mp->alllink = __atomic_load_n(&sched.allm, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&sched.allm, &mp->alllink, mp, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	__atomic_fetch_add(&sched.mcount, 1, __ATOMIC_RELAXED);
+	gmprt_sigstack_init(mp);
+	return mp;
+}
+
+static void *mstart(void *arg)
+{
+	struct newm_arg a = *(struct newm_arg *)arg;
+	struct m *mp;
+
+	free(arg);
+	mp = mcommoninit(a.p);
+	acquirep(mp, a.p);
+	mp->spinning = a.spinning;
+	schedule();
+}
+
+/*
+ * Go's templateThread: makes the Ms that gmp.ko's sysmon asks for when it
+ * hands off a P and no M is idle.
+ */
+static void *templatethread(void *arg)
+{
+	struct m *mp = mcommoninit(GMP_NONE);
+	int pid, err;
+
+	(void)arg;
+	for (;;) {
+		err = gmprt_k_newm_wait(mp, &pid);
+		if (err == -EINTR)
+			continue;
+		if (err)
+			return NULL;
+		newm(pid, false);
+	}
+}
+
+/* ---- G lifecycle ------------------------------------------------------- */
+
+/* Entered from gmprt_gstart on a new G's stack. */
+__attribute__((used, noreturn)) void gmprt_goentry(void);
+void gmprt_goentry(void)
+{
+	g_t *gp = getm()->curg;
+
+	gp->fn(gp->arg);
+	gmprt_exit();
+}
+
+static void goexit0(g_t *gp)
+{
+	struct m *mp = getm();
+
+	gp->status = G_DEAD;
+	gp->fn = NULL;
+	gp->arg = NULL;
+	gfput(mp->p, gp);
+}
+
+void gmprt_exit(void)
+{
+	gmprt_mustg("gmprt_exit");
+	gmprt_mcall(goexit0);
+	__builtin_unreachable();
+}
+
+static void gosched_m(g_t *gp)
+{
+	gp->status = G_RUNNABLE;
+	gmprt_runqput(getm()->p, gp, false);
+}
+
+void gmprt_yield(void)
+{
+	gmprt_mustg("gmprt_yield");
+	gmprt_mcall(gosched_m);
+}
+
+/* A preempt request from sysmon is honoured at the runtime's safe points. */
+static inline void preemptcheck(struct p *pp)
+{
+	if (unlikely(load_relaxed(pp->kpreempt))) {
+		store_relaxed(pp->kpreempt, 0);
+		gmprt_mcall(gosched_m);
+	}
+}
+
+int gmprt_go(void (*fn)(void *), void *arg)
+{
+	struct m *mp = getm();
+	struct p *pp;
+	g_t *gp;
+
+	gmprt_mustg("gmprt_go");
+	pp = mp->p;
+	gp = gfget(pp);
+	if (!gp) {
+		gp = calloc(1, sizeof(*gp));
+		if (!gp)
+			return -ENOMEM;
+		if (gmprt_stackalloc(gp, sched.stack_size)) {
+			free(gp);
+			return -ENOMEM;
+		}
+	}
+	g_init(gp, fn, arg);
+	gp->goid = newgoid(pp);
+	gp->status = G_RUNNABLE;
+	gmprt_runqput(pp, gp, true);
+	gmprt_wakep();
+	preemptcheck(pp);
+	return 0;
+}
+
+uint64_t gmprt_goid(void)
+{
+	return gmprt_mustg("gmprt_goid")->goid;
+}
+
+bool gmprt_in_g(void)
+{
+	struct m *mp = getm();
+
+	return mp && mp->curg;
+}
+
+gmprt_g *gmprt_self(void)
+{
+	return gmprt_mustg("gmprt_self");
+}
+
+/* ---- park / ready (Go's gopark / goready) ------------------------------ */
+
+static void park_m(g_t *gp)
+{
+	struct m *mp = getm();
+	bool (*unlockf)(g_t *, void *) = mp->parkfn;
+
+	mp->parkfn = NULL;
+	gp->status = G_WAITING;
+	if (unlockf && !unlockf(gp, mp->parkarg)) {
+		/* Not parking after all: run it again at once, same time slice. */
+		gp->status = G_RUNNABLE;
+		mp->nextg = gp;
+	}
+}
+
+/*
+ * gmprt_gopark() - block the running G; @unlockf(g, @arg) runs on g0 once
+ * the G is off its stack, and may veto the park by returning false.
+ */
+void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg)
+{
+	struct m *mp = getm();
+
+	mp->parkfn = unlockf;
+	mp->parkarg = arg;
+	gmprt_mcall(park_m);
+}
+
+void gmprt_park(bool (*unlockf)(gmprt_g *, void *), void *arg)
+{
+	gmprt_mustg("gmprt_park");
+	gmprt_gopark(unlockf, arg);
+}
+
+/* gmprt_goready() - make @gp runnable: it runs next on this M's P. */
+void gmprt_goready(g_t *gp)
+{
+	struct m *mp = getm();
+
+	if (unlikely(!mp || !mp->p))
+		gmprt_throw("gmprt_ready called from a thread that holds no P");
+	if (unlikely(gp->status != G_WAITING))
+		gmprt_throw("gmprt_ready of a G that is not waiting (status %u)",
+			    gp->status);
+	gp->status = G_RUNNABLE;
+	gmprt_runqput(mp->p, gp, true);
+	gmprt_wakep();
+}
+
+void gmprt_ready(gmprt_g *gp)
+{
+	gmprt_goready(gp);
+}
+
+bool gmprt_unlock_spin(g_t *gp, void *lock)
+{
+	(void)gp;
+	spin_unlock(lock);
+	return true;
+}
+
+/* ---- start-up ---------------------------------------------------------- */
+
+int64_t gmprt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *gmprt_version(void)
+{
+	return "0.1";
+}
+
+int gmprt_nprocs(void)
+{
+	return sched.running ? sched.nprocs : 0;
+}
+
+static long env_long(const char *name, long def)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtol(v, &end, 0);
+	if (*end == 'k' || *end == 'K')
+		n <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		n <<= 20, end++;
+	if (*end || n < 0)
+		gmprt_throw("bad $%s: %s", name, v);
+	return n;
+}
+
+static int gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static void mainentry(void *arg)
+{
+	(void)arg;
+	sched.mainret = sched.mainfn(sched.mainarg);
+	store_release(&sched.maindone, 1);
+	futex(&sched.maindone, FUTEX_WAKE_PRIVATE, 1);
+	/* As in Go, main's return ends the program's Gs: this one just stops. */
+	gmprt_exit();
+}
+
+int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
+{
+	struct gmprt_config c = { 0 };
+	struct m *m0;
+	struct gmp_wake w;
+	pthread_t t;
+	g_t *gp;
+	int i, err;
+
+	if (cfg)
+		c = *cfg;
+	if (__atomic_exchange_n(&sched.running, true, __ATOMIC_ACQ_REL))
+		return -EBUSY;
+	if (!c.nprocs)
+		c.nprocs = (int)env_long("GMPRT_NPROCS", 0);
+	if (c.nprocs < 0 || c.nprocs > GMP_MAX_PROCS)
+		gmprt_throw("nprocs %d out of range (1..%d)", c.nprocs, GMP_MAX_PROCS);
+	if (!c.stack_size)
+		c.stack_size = (size_t)env_long("GMPRT_STACK", DEFAULT_STACK);
+	if (c.stack_size < 16 * 1024)
+		gmprt_throw("stack size %zu too small (16 KiB at least)", c.stack_size);
+	sched.stack_size = c.stack_size;
+	sched.flags = c.flags;
+	sched.mainfn = fn;
+	sched.mainarg = arg;
+
+	err = gmprt_kernel_open(c.nprocs, c.flags);
+	if (err)
+		gmprt_throw("the gmp runtime needs gmp.ko (/dev/gmp): %s", strerror(-err));
+	sched.coprimes = calloc(sched.nprocs, sizeof(int));
+	for (i = 1; i <= sched.nprocs; i++)
+		if (gcd(i, sched.nprocs) == 1)
+			sched.coprimes[sched.ncoprimes++] = i;
+	gmprt_stack_init();
+
+	/*
+	 * This thread registers only to hand P0, with the main G in its
+	 * queue, to a new M; then it waits for main to return.
+	 */
+	m0 = mcommoninit(GMP_NONE);
+	err = gmprt_k_acquire(m0, 0, &i);
+	if (err || i != 0)
+		gmprt_throw("cannot acquire P0: %s", strerror(-err));
+	acquirep(m0, 0);
+	gp = calloc(1, sizeof(*gp));
+	if (!gp || gmprt_stackalloc(gp, sched.stack_size))
+		gmprt_throw("out of memory for the main G");
+	g_init(gp, mainentry, NULL);
+	gp->goid = newgoid(m0->p);
+	gp->status = G_RUNNABLE;
+	gmprt_runqput(m0->p, gp, false);
+	err = gmprt_k_wake(m0, GMP_WAKE_HANDOFF, 0, 0, &w);
+	if (err || w.result != GMP_WOKE_NEWM)
+		gmprt_throw("cannot hand P0 to a new M: %s", err ? strerror(-err) : "unexpected wake");
+	m0->p = NULL;
+	newm(w.p, false);
+	if (pthread_create(&t, NULL, templatethread, NULL) == 0)
+		pthread_detach(t);
+
+	while (!load_acquire(&sched.maindone))
+		futex(&sched.maindone, FUTEX_WAIT_PRIVATE, 0);
+	return sched.mainret;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libgmprt internals: Gs, Ms, Ps and the instance, as the runtime sees them.
+ * Nothing here is exported (the library is built -fvisibility=hidden).
+ *
+ * Pointers into the pages gmp.ko shares are prefixed k (liburing's habit):
+ * they point at memory other threads and the kernel read and write, and are
+ * only ever touched through atomics.
+ */
+#ifndef GMPRT_RUNTIME_H
+#define GMPRT_RUNTIME_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/gmp.h>
+#include "gmprt.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* Atomics on plain integers (the shared pages are plain memory). */
+#define load_relaxed(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define store_relaxed(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define cas_acqrel(p, o, n)	({ __typeof__(*(p)) __o = (o);			\
+	__atomic_compare_exchange_n((p), &__o, (n), false,			\
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); })
+#define fetch_add(p, v)		__atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+
+/* A tiny spinlock for wait queues: held for a few instructions only. */
+typedef struct {
+	uint32_t v;
+} spinlock_t;
+
+static inline void spin_lock(spinlock_t *l)
+{
+	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) {
+		while (load_relaxed(&l->v))
+			__builtin_ia32_pause();
+	}
+}
+
+static inline bool spin_trylock(spinlock_t *l)
+{
+	return !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+	store_release(&l->v, 0);
+}
+
+/* G status (Go's _Gidle ... _Gdead). */
+enum {
+	G_IDLE,
+	G_RUNNABLE,
+	G_RUNNING,
+	G_SYSCALL,
+	G_WAITING,
+	G_DEAD,
+};
+
+struct m;
+struct p;
+struct gmprt_g;
+
+/* A timer; each G has one (a G waits on at most one timer at a time). */
+struct gtimer {
+	int64_t when;			/* CLOCK_MONOTONIC ns */
+	int idx;			/* in its P's heap, or -1 */
+	struct p *pp;			/* whose heap */
+	void (*f)(struct gmprt_g *gp);	/* runs on g0, with a P, when due */
+};
+
+/* A P's timers: a binary min-heap by when (Go's p.timers). */
+struct timers {
+	spinlock_t lock;
+	struct gmprt_g **heap;
+	int n;
+	int cap;
+};
+
+/* A goroutine.  Its stack and registers are user memory only. */
+struct gmprt_g {
+	void *sp;			/* saved stack pointer (gmprt_swapctx) */
+	struct m *m;			/* M running it, while running */
+	uint64_t goid;
+	uint32_t status;
+	int errno_save;			/* errno belongs to the G, not the thread */
+	void (*fn)(void *);
+	void *arg;
+	struct gmprt_g *schedlink;	/* free lists, wait queues */
+	/* Stack: [lo, hi); lo is the lowest usable byte. */
+	char *stack_lo;
+	char *stack_hi;
+	bool guarded;			/* a PROT_NONE page sits below lo */
+	/* Blocking primitives leave their state here (Go's sudog, simplified). */
+	void *waitelem;
+	int waiterr;
+	struct gmprt_g *waitnext;
+	int64_t waitwhen;
+	void *waitsel;
+	int waitcase;
+	struct gtimer timer;
+};
+typedef struct gmprt_g g_t;
+
+/* A P: the shared page gmp.ko made for it, and what only user space keeps. */
+struct p {
+	int id;
+	/* In the shared page (GMP_OFF_PROCS), P id's slot. */
+	uint32_t *kstatus;
+	uint32_t *kschedtick;
+	uint32_t *ksyscalltick;
+	uint32_t *kpreempt;
+	uint32_t *krunqhead;
+	uint32_t *krunqtail;
+	uint64_t *krunnext;
+	uint64_t *krunq;
+	uint64_t *ktimer0when;
+	/* Owner-only state. */
+	uint32_t schedtick;
+	uint32_t syscalltick;
+	g_t *gfree;			/* free Gs with stacks (Go's p.gFree) */
+	int ngfree;
+	uint64_t goidcache;		/* Go's goidcache batch */
+	uint64_t goidcacheend;
+	struct timers timers;		/* time.c */
+} __attribute__((aligned(64)));
+
+/* An M: a thread registered with gmp.ko. */
+struct m {
+	uint32_t id;			/* gmp.ko's M id */
+	g_t *curg;			/* G running, or NULL on g0 */
+	struct p *p;			/* P held */
+	struct p *oldp;			/* P left for a syscall (Go's m.oldp) */
+	bool spinning;
+	void *g0sp;			/* the scheduler's (g0's) saved sp */
+	void (*mcallfn)(g_t *);
+	uint64_t fastrand;
+	pthread_t thread;
+	struct m *alllink;
+	void *sigstack;
+	g_t *nextg;			/* execute this G next, without schedule() */
+	bool (*parkfn)(g_t *, void *);	/* gopark's unlockf, for park_m */
+	void *parkarg;
+};
+
+struct gmprt_sched {
+	int fd;
+	int nprocs;
+	size_t stack_size;
+	unsigned int flags;
+	struct gmp_params prm;
+	struct p *allp;
+	/* The read-only page. */
+	uint32_t *kgomaxprocs;
+	uint32_t *knpidle;
+	uint32_t *knmidle;
+	uint32_t *krunqsize;
+	uint32_t *knmsys;
+	/* The read-write page. */
+	uint32_t *knmspinning;
+	void *ksched_map;
+	void *kprocs_map;
+	/* Go's randomOrder for stealing. */
+	int *coprimes;
+	int ncoprimes;
+	/* Global free Gs (Go's sched.gFree), under gflock. */
+	atomic_flag gflock;
+	g_t *gfree;
+	int ngfree;
+	/* Go's sched.goidgen. */
+	uint64_t goidgen;
+	/* All Ms, for the trace (prepend only). */
+	struct m *allm;
+	int mcount;
+	/* The main G. */
+	int (*mainfn)(void *);
+	void *mainarg;
+	int mainret;
+	uint32_t maindone;		/* futex */
+	bool running;
+};
+
+extern struct gmprt_sched gmprt_sched;
+#define sched gmprt_sched
+
+/* The M of the calling thread, NULL on threads that are not Ms. */
+extern __thread struct m *gmprt_tls_m;
+
+static inline struct m *getm(void)
+{
+	return gmprt_tls_m;
+}
+
+/* asm_amd64.S */
+void gmprt_swapctx(void **save_sp, void *new_sp);
+void gmprt_gstart(void);
+
+/* proc.c */
+__attribute__((noreturn, format(printf, 1, 2))) void gmprt_throw(const char *fmt, ...);
+void gmprt_mcall(void (*fn)(g_t *));
+void gmprt_runqput(struct p *pp, g_t *gp, bool next);
+g_t *gmprt_runqget(struct p *pp, bool *inherit);
+g_t *gmprt_runqsteal(struct p *pp, struct p *p2, bool stealnext);
+void gmprt_goready(g_t *gp);
+void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg);
+void gmprt_wakep(void);
+g_t *gmprt_mustg(const char *what);
+
+/* kernel.c: gmp.ko */
+void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm, int id);
+int gmprt_kernel_open(int nprocs, unsigned int flags);
+int gmprt_k_register(uint32_t *m, int claim_p);
+int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline, struct gmp_park *out);
+int gmprt_k_wake(struct m *mp, uint32_t flags, int p, int target, struct gmp_wake *out);
+int gmprt_k_acquire(struct m *mp, int want, int *p);
+int gmprt_k_release(struct m *mp, int p);
+int gmprt_k_runqput(const uint64_t *gs, uint32_t n);
+int gmprt_k_runqget(uint64_t *gs, uint32_t max);
+int gmprt_k_newm_wait(struct m *mp, int *p);
+
+/* stack.c */
+int gmprt_stackalloc(g_t *gp, size_t size);
+void gmprt_stack_init(void);
+void gmprt_sigstack_init(struct m *mp);
+
+/* time.c */
+void gmprt_addtimer(struct gmprt_g *gp, int64_t when, void (*f)(struct gmprt_g *));
+bool gmprt_deltimer(struct gmprt_g *gp);
+int gmprt_checktimers(struct p *pp, int64_t now);
+int gmprt_runtimers_all(int64_t now);
+
+/* gopark's unlockf for a spinlock: the common case. */
+bool gmprt_unlock_spin(g_t *gp, void *lock);
+
+static inline uint32_t fastrand(struct m *mp)
+{
+	/* xorshift64* */
+	uint64_t x = mp->fastrand;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	mp->fastrand = x;
+	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+#endif /* GMPRT_RUNTIME_H */

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libgmprt: timers and sleep (Go's per-P timer heaps, simplified).
+ *
+ * Each P keeps a min-heap of the timers its Gs set, under a small lock
+ * (other Ms run a P's due timers when they steal, or when its M sleeps).  A
+ * P publishes the deadline of its earliest timer in timer0when, in its
+ * shared page, so that gmp.ko can make a parking M sleep no later than the
+ * earliest timer of any P: no thread sits in a timed wait of its own.
+ *
+ * Adding a timer that becomes a P's earliest stores timer0when, fences (A)
+ * and calls wakep (Go's wakeNetPoller): a spinning M parking concurrently
+ * reads timer0when behind (B) in gmp.ko, so one of the two sees the other.
+ *
+ * A timer's function runs on g0 with the lock dropped, on whichever M holds
+ * a P at the time; the Gs it readies go to that M's P.
+ */
+#include <stdlib.h>
+#include "runtime.h"
+
+static void heap_swap(g_t **h, int i, int j)
+{
+	g_t *t = h[i];
+
+	h[i] = h[j];
+	h[j] = t;
+	h[i]->timer.idx = i;
+	h[j]->timer.idx = j;
+}
+
+static void heap_up(g_t **h, int i)
+{
+	while (i > 0) {
+		int parent = (i - 1) / 2;
+
+		if (h[parent]->timer.when <= h[i]->timer.when)
+			break;
+		heap_swap(h, i, parent);
+		i = parent;
+	}
+}
+
+static void heap_down(g_t **h, int n, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < n && h[l]->timer.when < h[m]->timer.when)
+			m = l;
+		if (r < n && h[r]->timer.when < h[m]->timer.when)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
+/* Remove heap[i].  Called with the P's timers lock held. */
+static void heap_remove(struct timers *ts, int i)
+{
+	g_t **h = ts->heap;
+	int last = --ts->n;
+
+	h[i]->timer.idx = -1;
+	if (i != last) {
+		h[i] = h[last];
+		h[i]->timer.idx = i;
+		heap_down(h, ts->n, i);
+		heap_up(h, i);
+	}
+}
+
+static void publish(struct p *pp)
+{
+	struct timers *ts = &pp->timers;
+
+	store_release(pp->ktimer0when,
+		      ts->n ? (uint64_t)ts->heap[0]->timer.when : 0);
+}
+
+/*
+ * gmprt_addtimer() - run @f(@gp) on g0 at @when (CLOCK_MONOTONIC ns), on
+ * the current M's P's heap.  Only with a P (from a G, or on g0).
+ */
+void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
+{
+	struct p *pp = getm()->p;
+	struct timers *ts = &pp->timers;
+	bool earliest;
+
+	spin_lock(&ts->lock);
+	if (ts->n == ts->cap) {
+		int cap = ts->cap ? 2 * ts->cap : 16;
+		g_t **h = realloc(ts->heap, cap * sizeof(*h));
+
+		if (!h)
+			gmprt_throw("out of memory for timers");
+		ts->heap = h;
+		ts->cap = cap;
+	}
+	gp->timer.when = when;
+	gp->timer.f = f;
+	gp->timer.pp = pp;
+	gp->timer.idx = ts->n;
+	ts->heap[ts->n++] = gp;
+	heap_up(ts->heap, gp->timer.idx);
+	earliest = gp->timer.idx == 0;
+	if (earliest)
+		publish(pp);
+	spin_unlock(&ts->lock);
+	if (earliest)
+		gmprt_wakep();	/* fences (A) first */
+}
+
+/*
+ * gmprt_deltimer() - cancel @gp's timer.
+ * Return: true if it was cancelled before it fired.
+ */
+bool gmprt_deltimer(g_t *gp)
+{
+	struct p *pp = __atomic_load_n(&gp->timer.pp, __ATOMIC_ACQUIRE);
+	struct timers *ts;
+	bool removed = false;
+
+	if (!pp)
+		return false;
+	ts = &pp->timers;
+	spin_lock(&ts->lock);
+	if (gp->timer.pp == pp && gp->timer.idx >= 0) {
+		heap_remove(ts, gp->timer.idx);
+		publish(pp);
+		removed = true;
+	}
+	spin_unlock(&ts->lock);
+	return removed;
+}
+
+/*
+ * gmprt_checktimers() - run @pp's timers that are due at @now.
+ * Return: how many ran.
+ */
+int gmprt_checktimers(struct p *pp, int64_t now)
+{
+	struct timers *ts = &pp->timers;
+	uint64_t next = load_acquire(pp->ktimer0when);
+	int ran = 0;
+
+	if (!next || (int64_t)next > now)
+		return 0;
+	if (!spin_trylock(&ts->lock))
+		return 0;	/* someone else is running them */
+	while (ts->n && ts->heap[0]->timer.when <= now) {
+		g_t *gp = ts->heap[0];
+		void (*f)(g_t *) = gp->timer.f;
+
+		heap_remove(ts, 0);
+		publish(pp);
+		spin_unlock(&ts->lock);
+		f(gp);
+		ran++;
+		spin_lock(&ts->lock);
+	}
+	spin_unlock(&ts->lock);
+	return ran;
+}
+
+/* Run every P's due timers (an M about to park).  Return: how many ran. */
+int gmprt_runtimers_all(int64_t now)
+{
+	int i, ran = 0;
+
+	for (i = 0; i < sched.nprocs; i++)
+		ran += gmprt_checktimers(&sched.allp[i], now);
+	return ran;
+}
+
+static void sleep_fire(g_t *gp)
+{
+	gmprt_goready(gp);
+}
+
+/* The timer goes in only once the G is parked: it cannot fire too early. */
+static bool sleep_arm(g_t *gp, void *arg)
+{
+	(void)arg;
+	gmprt_addtimer(gp, gp->timer.when, sleep_fire);
+	return true;
+}
+
+void gmprt_sleep(int64_t ns)
+{
+	g_t *gp = gmprt_mustg("gmprt_sleep");
+
+	if (ns <= 0) {
+		gmprt_yield();
+		return;
+	}
+	gp->timer.when = gmprt_now() + ns;
+	gmprt_gopark(sleep_arm, NULL);
+}
