@@ -435,8 +435,8 @@ static void newm(int pid, bool spinning)
 	}
 }
 
-/* Take P @pid for this M (Go's acquirep). */
-static void acquirep(struct m *mp, int pid)
+/* gmprt_acquirep() - take P @pid for this M (Go's acquirep). */
+void gmprt_acquirep(struct m *mp, int pid)
 {
 	struct p *pp = &sched.allp[pid];
 
@@ -526,11 +526,12 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
 }
 
 /*
- * Park this M in gmp.ko (Go's stopm, with findrunnable's last checks done
- * there: the global queue, every P's timers and, if it spun, every ring).
- * Return: true with a P held; false if the instance is gone.
+ * gmprt_stopm() - park this M in gmp.ko (Go's stopm, with findrunnable's
+ * last checks done there: the global queue, every P's timers and, if it
+ * spun, every ring).  Returns holding a P; the M's thread exits if the
+ * instance is gone.
  */
-static bool stopm(struct m *mp)
+void gmprt_stopm(struct m *mp)
 {
 	struct gmp_park r;
 	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
@@ -545,21 +546,18 @@ static bool stopm(struct m *mp)
 			continue;
 		}
 		if (err == -ESHUTDOWN)
-			return false;
+			pthread_exit(NULL);
 		if (err)
 			gmprt_throw("GMP_IOC_PARK: %s", strerror(-err));
 		if (r.p == GMP_NONE)
 			gmprt_throw("GMP_IOC_PARK returned without a P");
-		acquirep(mp, r.p);
+		gmprt_acquirep(mp, r.p);
 		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
-		return true;
+		return;
 	}
 }
 
-/*
- * Go's findrunnable: block until there is a G to run.  Return NULL only
- * when the instance shut down (the M then exits).
- */
+/* Go's findrunnable: block until there is a G to run. */
 static g_t *findrunnable(struct m *mp, bool *inherit)
 {
 	struct p *pp;
@@ -595,8 +593,7 @@ top:
 	/* Due timers anywhere are work: gmp.ko would send us back for them. */
 	if (gmprt_runtimers_all(gmprt_now()))
 		goto top;
-	if (!stopm(mp))
-		return NULL;
+	gmprt_stopm(mp);
 	goto top;
 }
 
@@ -624,11 +621,8 @@ static void schedule(void)
 			gp = globrunqget(pp, 1);
 		if (!gp)
 			gp = gmprt_runqget(pp, &inherit);
-		if (!gp) {
+		if (!gp)
 			gp = findrunnable(mp, &inherit);
-			if (!gp)
-				pthread_exit(NULL);
-		}
 		if (mp->spinning)
 			resetspinning(mp);
 		execute(mp, gp, inherit);
@@ -666,7 +660,7 @@ static void *mstart(void *arg)
 
 	free(arg);
 	mp = mcommoninit(a.p);
-	acquirep(mp, a.p);
+	gmprt_acquirep(mp, a.p);
 	mp->spinning = a.spinning;
 	schedule();
 }
@@ -949,7 +943,7 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	err = gmprt_k_acquire(m0, 0, &i);
 	if (err || i != 0)
 		gmprt_throw("cannot acquire P0: %s", strerror(-err));
-	acquirep(m0, 0);
+	gmprt_acquirep(m0, 0);
 	gp = calloc(1, sizeof(*gp));
 	if (!gp || gmprt_stackalloc(gp, sched.stack_size))
 		gmprt_throw("out of memory for the main G");

@@ -212,6 +212,8 @@ g_t *gmprt_runqsteal(struct p *pp, struct p *p2, bool stealnext);
 void gmprt_goready(g_t *gp);
 void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg);
 void gmprt_wakep(void);
+void gmprt_acquirep(struct m *mp, int pid);
+void gmprt_stopm(struct m *mp);
 g_t *gmprt_mustg(const char *what);
 
 /* kernel.c: gmp.ko */

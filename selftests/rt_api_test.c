@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The runtime's API and its error paths: start-up options, goids,
+ * gmprt_exit, park/ready, and the fatal errors (no /dev/gmp, a G-only call
+ * outside a G) with their messages and exit status.
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "kselftest_harness.h"
+#include "rt_util.h"
+
+static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
+
+/* Run @fn in a child with stderr captured; its exit status and text. */
+static int run_child(void (*fn)(void), char *err, size_t len)
+{
+	int pfd[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		fn();
+		_exit(0);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], err + got, len - 1 - got)) > 0)
+		got += n;
+	err[got] = 0;
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int nothing(void *arg)
+{
+	return 0;
+}
+
+static void without_device(void)
+{
+	/* A private /dev without gmp in it. */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", "/dev", "tmpfs", 0, NULL))
+		_exit(99);
+	gmprt_main(nothing, NULL, NULL);
+}
+
+TEST(no_device_is_fatal_with_advice)
+{
+	char err[1024];
+
+	ASSERT_EQ(2, run_child(without_device, err, sizeof(err)));
+	TH_LOG("%s", err);
+	ASSERT_NE(NULL, strstr(err, "/dev/gmp"));
+	ASSERT_NE(NULL, strstr(err, "insmod kmod/gmp.ko"));
+}
+
+static void yield_outside(void)
+{
+	gmprt_yield();
+}
+
+static void go_outside(void)
+{
+	gmprt_go(NULL, NULL);
+}
+
+TEST(g_only_calls_outside_a_g_are_fatal)
+{
+	char err[1024];
+
+	ASSERT_EQ(2, run_child(yield_outside, err, sizeof(err)));
+	ASSERT_NE(NULL, strstr(err, "gmprt_yield called outside a G"));
+	ASSERT_EQ(2, run_child(go_outside, err, sizeof(err)));
+	ASSERT_NE(NULL, strstr(err, "gmprt_go called outside a G"));
+	ASSERT_FALSE(gmprt_in_g());
+	ASSERT_EQ(0, gmprt_nprocs());
+}
+
+static int nprocs_seen;
+
+static int report(void *arg)
+{
+	nprocs_seen = gmprt_nprocs();
+	GCHECK(gmprt_in_g());
+	GCHECK(gmprt_goid() == 1);
+	return 42;
+}
+
+TEST(main_returns_its_value_and_runs_once)
+{
+	ASSERT_EQ(42, rt_run(3, report, NULL));
+	ASSERT_EQ(3, nprocs_seen);
+	RT_ASSERT_CLEAN();
+	ASSERT_EQ(-EBUSY, rt_run(1, report, NULL));
+}
+
+TEST(nprocs_from_the_environment)
+{
+	setenv("GMPRT_NPROCS", "5", 1);
+	ASSERT_EQ(42, gmprt_main(report, NULL, NULL));
+	ASSERT_EQ(5, nprocs_seen);
+}
+
+TEST(nprocs_defaults_to_online_cpus)
+{
+	unsetenv("GMPRT_NPROCS");
+	ASSERT_EQ(42, gmprt_main(report, NULL, NULL));
+	ASSERT_EQ(sysconf(_SC_NPROCESSORS_ONLN), nprocs_seen);
+}
+
+/* goids are unique; gmprt_exit ends a G from deep inside. */
+#define NG 1000
+static uint64_t ids[NG];
+static atomic_int after_exit;
+
+static void deep(int n);
+static void (*volatile deeper)(int) = deep;	/* a real call chain */
+
+static void deep(int n)
+{
+	if (n > 0) {
+		deeper(n - 1);
+	} else {
+		gmprt_wg_done(&wg);
+		gmprt_exit();
+	}
+	atomic_fetch_add(&after_exit, 1);
+}
+
+static void idg(void *arg)
+{
+	ids[(long)arg] = gmprt_goid();
+	deep(5);
+	atomic_fetch_add(&after_exit, 1);
+}
+
+static int cmpu64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int goids(void *arg)
+{
+	long i;
+
+	(void)arg;
+	gmprt_wg_add(&wg, NG);
+	for (i = 0; i < NG; i++)
+		gmprt_go(idg, (void *)i);
+	gmprt_wg_wait(&wg);
+	qsort(ids, NG, sizeof(ids[0]), cmpu64);
+	for (i = 0; i < NG; i++)
+		GCHECKF(ids[i] > 1 && (i == 0 || ids[i] != ids[i - 1]),
+			"goid %llu at %ld", (unsigned long long)ids[i], i);
+	return 0;
+}
+
+TEST(goids_unique_and_exit_ends_the_g)
+{
+	ASSERT_EQ(0, rt_run(2, goids, NULL));
+	RT_ASSERT_CLEAN();
+	ASSERT_EQ(0, atomic_load(&after_exit));
+}
+
+/* gmprt_park / gmprt_ready, and an unlockf that vetoes the park. */
+static gmprt_g *sleeper;
+static atomic_int woke, step;
+
+static bool publish_self(gmprt_g *g, void *arg)
+{
+	__atomic_store_n(&sleeper, g, __ATOMIC_RELEASE);
+	return true;
+}
+
+static void parks(void *arg)
+{
+	gmprt_park(publish_self, NULL);
+	atomic_store(&woke, 1);
+	gmprt_wg_done(&wg);
+}
+
+static bool veto(gmprt_g *g, void *arg)
+{
+	atomic_fetch_add(&step, 1);
+	return false;
+}
+
+static int parkready(void *arg)
+{
+	gmprt_g *g;
+
+	(void)arg;
+	gmprt_park(veto, NULL);		/* returns at once */
+	GCHECK(atomic_load(&step) == 1);
+	gmprt_wg_add(&wg, 1);
+	gmprt_go(parks, NULL);
+	while (!(g = __atomic_load_n(&sleeper, __ATOMIC_ACQUIRE)))
+		gmprt_yield();
+	GCHECK(!atomic_load(&woke));
+	gmprt_ready(g);
+	gmprt_wg_wait(&wg);
+	GCHECK(atomic_load(&woke));
+	return 0;
+}
+
+TEST(park_and_ready)
+{
+	ASSERT_EQ(0, rt_run(2, parkready, NULL));
+	RT_ASSERT_CLEAN();
+}
+
+TEST_HARNESS_MAIN

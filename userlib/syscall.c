@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libgmprt: blocking system calls (Go's entersyscall / exitsyscall).
+ *
+ * A G about to block in the kernel marks its P GMP_P_SYSCALL in the shared
+ * page and lets go of it without a syscall of its own.  If the call is
+ * quick, exitsyscall takes the P back with one CAS (SYSCALL -> RUNNING).  If
+ * it blocks, gmp.ko's sysmon notices (the P's syscalltick has not moved
+ * since its last round), CASes SYSCALL -> IDLE and hands the P to another M,
+ * so the other Gs go on.  The G coming back then finds its CAS failed and
+ * asks gmp.ko for any idle P; failing that, it queues itself on the global
+ * run queue and its M parks (Go's exitsyscall0).
+ *
+ * errno is the G's: it is kept across exitsyscall, even when the G comes
+ * back on another thread.
+ */
+#include <string.h>
+#include "runtime.h"
+
+void gmprt_entersyscall(void)
+{
+	g_t *gp = gmprt_mustg("gmprt_entersyscall");
+	struct m *mp = gp->m;
+	struct p *pp = mp->p;
+
+	gp->status = G_SYSCALL;
+	pp->syscalltick++;
+	store_relaxed(pp->ksyscalltick, pp->syscalltick);
+	mp->oldp = pp;
+	mp->p = NULL;
+	store_release(pp->kstatus, GMP_P_SYSCALL);
+}
+
+/* On g0: no P to be had; queue the G globally and park the M. */
+static void exitsyscall0(g_t *gp)
+{
+	struct m *mp = getm();
+	uint64_t h = (uintptr_t)gp;
+	int err;
+
+	gp->status = G_RUNNABLE;
+	err = gmprt_k_runqput(&h, 1);
+	if (err)
+		gmprt_throw("global run queue: %s", strerror(-err));
+	gmprt_stopm(mp);
+}
+
+void gmprt_exitsyscall(void)
+{
+	struct m *mp = getm();
+	g_t *gp = mp ? mp->curg : NULL;
+	struct p *oldp;
+	int saved = errno, pid, err;
+
+	if (unlikely(!gp || gp->status != G_SYSCALL))
+		gmprt_throw("gmprt_exitsyscall without gmprt_entersyscall");
+	oldp = mp->oldp;
+	mp->oldp = NULL;
+	if (cas_acqrel(oldp->kstatus, GMP_P_SYSCALL, GMP_P_RUNNING)) {
+		mp->p = oldp;		/* fast path: nobody took it */
+	} else {
+		err = gmprt_k_acquire(mp, GMP_NONE, &pid);
+		if (err)
+			gmprt_throw("GMP_IOC_ACQUIRE_P: %s", strerror(-err));
+		if (pid != GMP_NONE)
+			gmprt_acquirep(mp, pid);
+		else
+			gmprt_mcall(exitsyscall0);	/* resumes with a P */
+	}
+	gp->status = G_RUNNING;
+	errno = saved;
+}
