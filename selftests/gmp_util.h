@@ -94,6 +94,8 @@ static inline void gmp_inst_close(struct gmp_inst *g)
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;
+	g->sched = NULL;
+	g->procs = NULL;
 }
 
 /* Shared counters (read-only region). */
