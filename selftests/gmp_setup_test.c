@@ -439,8 +439,8 @@ TEST_F(setup, pin_procs_affinity)
 		ASSERT_EQ(i, p);
 		CPU_ZERO(&set);
 		ASSERT_EQ(0, sched_getaffinity(0, sizeof(set), &set));
-		EXPECT_EQ(1, CPU_COUNT(&set)) TH_LOG("P%d", i);
-		EXPECT_TRUE(CPU_ISSET(nth_cpu(&online, i), &set)) TH_LOG("P%d", i);
+		EXPECT_EQ(1, CPU_COUNT(&set));
+		EXPECT_TRUE(CPU_ISSET(nth_cpu(&online, i), &set));
 		EXPECT_EQ(nth_cpu(&online, i), sched_getcpu());
 		ASSERT_EQ(0, gmp_release(&g, m, p));
 	}
