@@ -181,6 +181,7 @@ help:
 	@echo "  run            boots the VM and runs the demo (the main job)"
 	@echo "  vm             boots the VM to a shell with gmp.ko loaded (debugging)"
 	@echo "  check-harness  proves make check catches failures, crashes, hangs and WARNs"
+	@echo "  bench          gmp vs Go vs threads, one VM boot; report in results/ (make bench-help)"
 	@echo "  deps           installs/fetches what is missing (apt-get as root)"
 	@echo "  module         only gmp.ko (for KDIR)      userlib  only libgmprt"
 	@echo "  checkpatch     the kernel's checkpatch.pl on kmod/ and uapi/"
@@ -195,3 +196,5 @@ help:
 	@echo "  TEST_TIMEOUT=$(TEST_TIMEOUT) (s, per test binary)  VM_APPEND=  extra kernel arguments"
 	@echo "  GMP_CACHE=$(GMP_CACHE)  (downloads, kernels)"
 	@echo "  RESULTS=$(RESULTS)  (logs of check/run)"
+
+-include bench/bench.mk

@@ -97,7 +97,6 @@ struct gmp_m {
 	pid_t tid;
 	struct task_struct *task;	/* reference held while registered */
 	struct rcu_head rcu;
-	int pinned_cpu;			/* owner thread only */
 	/* lock_protected: */
 	struct gmp_p *p;		/* P held */
 	bool parked;			/* on sched->midle */

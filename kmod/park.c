@@ -75,8 +75,13 @@
  *  - P ring: the owner M writes runqtail and runnext; any M CASes runqhead
  *    and runnext.  The kernel only reads them, here and in sysmon.
  *  - P status: the kernel writes it on every handover (IDLE, RUNNING); the
- *    owner M writes SYSCALL and CASes SYSCALL -> RUNNING on return; sysmon
- *    CASes SYSCALL -> IDLE to retake.  Exactly one CAS wins.
+ *    owner M stores GMP_P_SYSCALL_M(its id) and CASes that word back to
+ *    RUNNING on return; sysmon CASes the word it saw to IDLE to retake.
+ *    Exactly one CAS wins.  The owner's id is in the word because, unlike
+ *    Go's, our P has a holder the kernel keeps: with a bare SYSCALL, an M
+ *    back from a long syscall would win its CAS on a P that sysmon retook
+ *    and handed to another M, now in a syscall of its own (ABA), and two
+ *    Ms would run one P while the kernel names only one of them.
  *  - npidle, nmidle, runqsize, gomaxprocs: the kernel, under sched->lock, in
  *    the read-only page.  nmspinning: both sides, atomically.
  *  - Kernel truth (P state and holder, M idle list, notes) lives in kernel
@@ -509,6 +514,21 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 		ret = -ESHUTDOWN;
 		goto out_unlock;
 	}
+	if (m->p && !m->note && !__gmp_runq_empty(m->p)) {
+		/*
+		 * Gs left in the parking M's own ring would be stranded on an
+		 * idle P (Go throws "pidleput: P has non-empty run queue"):
+		 * keep the P, there is work.
+		 */
+		a->result = GMP_PARKED_WORK;
+		a->p = m->p->id;
+		if (spinning) {
+			a->oflags = GMP_PARKED_SPINNING;
+			m->spinning = true;
+		}
+		ret = 0;
+		goto out_unlock;
+	}
 	if (m->p) {
 		__gmp_pidleput(s, m->p);
 		m->p = NULL;
@@ -823,8 +843,8 @@ void gmp_pin(struct gmp_sched *s, struct gmp_m *m, int p)
 	if (!(s->flags & GMP_SETUP_PIN_PROCS))
 		return;
 	cpu = s->allp[p].cpu;
-	if (m->pinned_cpu == cpu)
+	/* Not a cached answer: the thread may have changed its own mask. */
+	if (cpumask_equal(current->cpus_ptr, cpumask_of(cpu)))
 		return;
-	if (!set_cpus_allowed_ptr(current, cpumask_of(cpu)))
-		m->pinned_cpu = cpu;
+	set_cpus_allowed_ptr(current, cpumask_of(cpu));
 }

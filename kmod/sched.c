@@ -130,7 +130,7 @@ static void gmp_free_pages(struct gmp_sched *s)
  * allocated on the node of the CPU it maps to.  Every P starts idle; the
  * caller registers and acquires one (Go's M0 takes P0).
  *
- * Return: 0; -EBUSY if already set up; -ENOMEM.
+ * Return: 0; -EBUSY if already set up; -ESHUTDOWN if closed; -ENOMEM.
  */
 int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 {
@@ -141,6 +141,10 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	mutex_lock(&s->mlock);
 	if (s->ready) {
 		ret = -EBUSY;
+		goto out;
+	}
+	if (READ_ONCE(s->dead)) {	/* closed through a dup()ed fd */
+		ret = -ESHUTDOWN;
 		goto out;
 	}
 	s->sched_page = gmp_page_alloc(NUMA_NO_NODE);
@@ -384,7 +388,6 @@ int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
 		return -ENOMEM;
 	m->task = get_task_struct(current);
 	m->tid = task_pid_nr(current);
-	m->pinned_cpu = -1;
 	INIT_LIST_HEAD(&m->idle);
 
 	mutex_lock(&s->mlock);
@@ -397,10 +400,15 @@ int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
 		/* A dead thread whose tid was reused: reap it now. */
 		gmp_reap_dead_locked(s);
 	}
-	ret = xa_alloc(&s->ms, &id, m, XA_LIMIT(0, GMP_MAX_M - 1),
+	/*
+	 * Reserve the id only (xa_load() sees NULL): the M is published
+	 * below, under sched->lock, once it is sure to exist, so that no wake
+	 * can hand a P to an M that registration then frees.
+	 */
+	ret = xa_alloc(&s->ms, &id, NULL, XA_LIMIT(0, GMP_MAX_M - 1),
 		       GFP_KERNEL_ACCOUNT);
 	if (ret == -EBUSY && gmp_reap_dead_locked(s))
-		ret = xa_alloc(&s->ms, &id, m, XA_LIMIT(0, GMP_MAX_M - 1),
+		ret = xa_alloc(&s->ms, &id, NULL, XA_LIMIT(0, GMP_MAX_M - 1),
 			       GFP_KERNEL_ACCOUNT);
 	if (ret == -EBUSY)
 		ret = -EAGAIN;
@@ -417,15 +425,20 @@ int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
 	} else if (reg->flags & GMP_REGISTER_CLAIM) {
 		struct gmp_p *p = gmp_p_get(s, reg->p);
 
-		if (!p || p->state != GMP_PS_RESERVED || !list_empty(&p->newm)) {
+		if (!p || p->state != GMP_PS_RESERVED || !list_empty(&p->newm))
 			ret = -EINVAL;
-		} else {
-			__gmp_hold(p, m);
-			m->p = p;
-		}
 	}
-	if (!ret)
+	if (!ret) {
+		/* The slot exists: this store allocates nothing. */
+		ret = xa_err(xa_store(&s->ms, id, m, GFP_NOWAIT));
+	}
+	if (!ret) {
+		if (reg->flags & GMP_REGISTER_CLAIM) {
+			m->p = gmp_p_get(s, reg->p);
+			__gmp_hold(m->p, m);
+		}
 		s->mcount++;
+	}
 	spin_unlock(&s->lock);
 	if (ret)
 		goto fail_tid;
@@ -436,7 +449,7 @@ int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
 	return 0;
 
 fail_tid:
-	xa_erase(&s->ms_by_tid, m->tid);
+	xa_cmpxchg(&s->ms_by_tid, m->tid, m, NULL, 0);
 fail_erase:
 	xa_erase(&s->ms, id);
 fail:

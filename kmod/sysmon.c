@@ -10,7 +10,7 @@
  *  - a P whose schedtick has not moved for 10 ms runs one G too long: set its
  *    preempt word, which user space polls at its safe points;
  *  - a P in GMP_P_SYSCALL whose syscalltick has not moved since the last
- *    round is retaken (CAS SYSCALL -> IDLE) when it has work, or nobody is
+ *    round is retaken (CAS of the SYSCALL word -> IDLE) when it has work, or nobody is
  *    spinning or idle to pick work up, or it has been in the syscall for
  *    10 ms; its P goes to another M (handoffp).  The M coming back from the
  *    syscall finds its CAS SYSCALL -> RUNNING failed and asks for a P;
@@ -37,7 +37,7 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	struct gmp_p_page *kp = p->kp;
 	struct gmp_m *holder = p->m;
 	bool sysretake = false;
-	u32 status, t;
+	u32 word, status, t;
 
 	if (p->state != GMP_PS_HELD)
 		return false;
@@ -45,7 +45,8 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 		*dead_m = true;
 		return false;	/* gmp_reap_dead() hands the P off */
 	}
-	status = READ_ONCE(kp->status);
+	word = READ_ONCE(kp->status);
+	status = word & GMP_P_STATUS_MASK;
 	if (status != GMP_P_RUNNING && status != GMP_P_SYSCALL)
 		return false;
 	t = READ_ONCE(kp->schedtick);
@@ -70,7 +71,8 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	    READ_ONCE(*gmp_nmspinning(s)) + s->npidle > 0 &&
 	    p->syscallwhen + GMP_SYSCALL_RETAKE_NS > now)
 		return false;
-	if (cmpxchg(&kp->status, GMP_P_SYSCALL, GMP_P_IDLE) != GMP_P_SYSCALL)
+	/* The owner CASes the same word back to RUNNING: one of us wins. */
+	if (cmpxchg(&kp->status, word, GMP_P_IDLE) != word)
 		return false;
 	holder->p = NULL;
 	p->m = NULL;
@@ -79,8 +81,11 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	return true;
 }
 
-/* A reserved P waiting for a template thread that went away goes idle. */
-static void __gmp_orphan_newm(struct gmp_sched *s)
+/*
+ * A reserved P waiting for a template thread that went away is handed off
+ * again: to an M that went idle since, else to the idle list.
+ */
+static void __gmp_orphan_newm(struct gmp_sched *s, struct gmp_wakeq *wq)
 {
 	struct gmp_p *p, *tmp;
 
@@ -88,7 +93,7 @@ static void __gmp_orphan_newm(struct gmp_sched *s)
 		return;
 	list_for_each_entry_safe(p, tmp, &s->newmq, newm) {
 		list_del_init(&p->newm);
-		__gmp_pidleput(s, p);
+		__gmp_handoffp(s, p, wq);
 	}
 }
 
@@ -107,11 +112,12 @@ static bool gmp_retake(struct gmp_sched *s, bool *dead_m)
 
 		did |= __gmp_retake_p(s, p, now, dead_m, &wq);
 		if (p->state == GMP_PS_HELD &&
-		    READ_ONCE(p->kp->status) == GMP_P_SYSCALL)
+		    (READ_ONCE(p->kp->status) & GMP_P_STATUS_MASK) ==
+		    GMP_P_SYSCALL)
 			nsys++;
 	}
 	WRITE_ONCE(s->ks->nmsys, nsys);
-	__gmp_orphan_newm(s);
+	__gmp_orphan_newm(s, &wq);
 	spin_unlock(&s->lock);
 	gmp_wakeq_flush(&wq);
 	return did;

@@ -65,7 +65,12 @@ TEST(smoke)
 	while (GMP_SCHED_U32(&g, nmidle) != 1)
 		usleep(100);
 	for (i = 0; i < pp.rounds; i++) {
-		ASSERT_EQ(0, gmp_wake(&g, m, GMP_WAKE_HANDOFF, 0, 0, &w));
+		/*
+		 * Targeted: the ponger may not have parked again yet, and a
+		 * wake at it must then wait in its note (wake-before-park).
+		 */
+		ASSERT_EQ(0, gmp_wake(&g, m, GMP_WAKE_HANDOFF | GMP_WAKE_TARGET,
+				      0, pp.m, &w));
 		ASSERT_EQ(GMP_WOKE_M, w.result);
 		ASSERT_EQ(0, gmp_park(&g, m, 0, 0, &out));
 		ASSERT_EQ(GMP_PARKED_WOKEN, out.result);

@@ -8,7 +8,9 @@
 #define GMP_UTIL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,34 @@ struct gmp_inst {
 static inline int gmp_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/* Liveness bound for anything the tests wait for (never a pass/fail timing). */
+#define GMP_LIVENESS_MS	5000
+
+/*
+ * Poll @cond every 100 us until it holds or GMP_LIVENESS_MS pass.
+ * Return: whether it held.
+ */
+#define GMP_WAIT_UNTIL(cond) ({						\
+	uint64_t __end = gmp_mono_ns() + GMP_LIVENESS_MS * 1000000ull;	\
+	bool __ok;							\
+	while (!(__ok = (cond)) && gmp_mono_ns() < __end)		\
+		usleep(100);						\
+	__ok;								\
+})
+
+static inline uint64_t gmp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static inline pid_t gmp_gettid(void)
+{
+	return syscall(SYS_gettid);
 }
 
 /* Open /dev/gmp, set up @nprocs Ps (0: one per CPU) and map both regions. */
@@ -64,6 +94,8 @@ static inline void gmp_inst_close(struct gmp_inst *g)
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;
+	g->sched = NULL;
+	g->procs = NULL;
 }
 
 /* Shared counters (read-only region). */
@@ -83,6 +115,52 @@ static inline uint8_t *gmp_p_base(struct gmp_inst *g, int p)
 #define GMP_P_FIELD(g, p, field, type) \
 	((type *)(gmp_p_base(g, p) + (g)->prm.procs.field))
 
+/* P @p's status word, as user space must CAS it. */
+static inline uint32_t *gmp_p_status(struct gmp_inst *g, int p)
+{
+	return GMP_P_FIELD(g, p, status, uint32_t);
+}
+
+static inline uint32_t gmp_p_load(struct gmp_inst *g, int p, uint32_t off)
+{
+	return __atomic_load_n((uint32_t *)(gmp_p_base(g, p) + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Go's runqput on P @p's ring, as the owner M does it: no syscall. */
+static inline void gmp_ring_put(struct gmp_inst *g, int p, uint64_t gh)
+{
+	uint32_t *tailp = GMP_P_FIELD(g, p, runqtail, uint32_t);
+	uint64_t *ring = GMP_P_FIELD(g, p, runq, uint64_t);
+	uint32_t t = __atomic_load_n(tailp, __ATOMIC_RELAXED);
+
+	ring[t % g->prm.runq_size] = gh;
+	__atomic_store_n(tailp, t + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* (A) */
+}
+
+/* Go's runqget: take one G from P @p's ring (any M, CAS on head); 0 if empty. */
+static inline uint64_t gmp_ring_get(struct gmp_inst *g, int p)
+{
+	uint32_t *headp = GMP_P_FIELD(g, p, runqhead, uint32_t);
+	uint32_t *tailp = GMP_P_FIELD(g, p, runqtail, uint32_t);
+	uint64_t *ring = GMP_P_FIELD(g, p, runq, uint64_t);
+
+	for (;;) {
+		uint32_t h = __atomic_load_n(headp, __ATOMIC_ACQUIRE);
+		uint32_t t = __atomic_load_n(tailp, __ATOMIC_ACQUIRE);
+		uint64_t gh;
+
+		if (h == t)
+			return 0;
+		gh = ring[h % g->prm.runq_size];
+		if (__atomic_compare_exchange_n(headp, &h, h + 1, false,
+						__ATOMIC_RELEASE,
+						__ATOMIC_RELAXED))
+			return gh;
+	}
+}
+
 static inline int gmp_register(struct gmp_inst *g, uint32_t *m)
 {
 	struct gmp_register r = { 0 };
@@ -90,6 +168,31 @@ static inline int gmp_register(struct gmp_inst *g, uint32_t *m)
 
 	if (!ret)
 		*m = r.m;
+	return ret;
+}
+
+static inline int gmp_register_claim(struct gmp_inst *g, int p, uint32_t *m)
+{
+	struct gmp_register r = { .flags = GMP_REGISTER_CLAIM, .p = p };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_REGISTER, &r);
+
+	if (!ret)
+		*m = r.m;
+	return ret;
+}
+
+static inline int gmp_unregister(struct gmp_inst *g, uint32_t m)
+{
+	return gmp_ioctl(g->fd, GMP_IOC_UNREGISTER, &m);
+}
+
+static inline int gmp_newm_wait(struct gmp_inst *g, uint32_t m, int *p)
+{
+	struct gmp_newm a = { .m = m };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_NEWM_WAIT, &a);
+
+	if (!ret && p)
+		*p = a.p;
 	return ret;
 }
 
@@ -116,6 +219,8 @@ static inline int gmp_park(struct gmp_inst *g, uint32_t m, uint32_t flags,
 	struct gmp_park a = { .m = m, .flags = flags, .deadline = deadline };
 	int ret = gmp_ioctl(g->fd, GMP_IOC_PARK, &a);
 
+	if (ret)
+		a.p = GMP_NONE;
 	if (out)
 		*out = a;
 	return ret;
@@ -173,12 +278,63 @@ static inline long gmp_trace_val(const char *text, const char *key)
 	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
 }
 
-static inline uint64_t gmp_mono_ns(void)
-{
-	struct timespec ts;
+/*
+ * A thread that registers as an M, optionally acquires a P, then parks once
+ * (or @loops times, handing its P back with each return).  Its results are
+ * read by the main thread after gmp_parker_join(): helper threads never
+ * ASSERT (the harness's ASSERT longjmps on the main thread's stack).
+ */
+struct gmp_parker {
+	struct gmp_inst *g;
+	pthread_t t;
+	uint32_t flags;		/* GMP_PARK_* */
+	uint64_t deadline;
+	int acquire;		/* acquire any P before parking */
+	volatile uint32_t m;
+	int gated;		/* wait for @gate before parking */
+	volatile int gate;
+	volatile int registered;
+	volatile int parking;	/* about to call park */
+	volatile int done;
+	volatile pid_t tid;
+	int reg_ret;
+	int acq_ret;
+	int ret;		/* park's 0 / -errno */
+	struct gmp_park out;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+static inline void *gmp_parker_fn(void *arg)
+{
+	struct gmp_parker *pk = arg;
+	uint32_t m;
+
+	pk->tid = gmp_gettid();
+	pk->reg_ret = gmp_register(pk->g, &m);
+	if (pk->reg_ret) {
+		pk->done = 1;
+		return NULL;
+	}
+	pk->m = m;
+	__atomic_store_n(&pk->registered, 1, __ATOMIC_RELEASE);
+	if (pk->acquire)
+		pk->acq_ret = gmp_acquire(pk->g, m, GMP_NONE, NULL);
+	while (pk->gated && !__atomic_load_n(&pk->gate, __ATOMIC_ACQUIRE))
+		usleep(100);
+	pk->parking = 1;
+	pk->ret = gmp_park(pk->g, m, pk->flags, pk->deadline, &pk->out);
+	__atomic_store_n(&pk->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static inline int gmp_parker_start(struct gmp_parker *pk, struct gmp_inst *g)
+{
+	pk->g = g;
+	return pthread_create(&pk->t, NULL, gmp_parker_fn, pk);
+}
+
+static inline int gmp_parker_join(struct gmp_parker *pk)
+{
+	return pthread_join(pk->t, NULL);
 }
 
 #endif /* GMP_UTIL_H */

@@ -57,6 +57,17 @@
 #define GMP_P_SYSCALL		2	/* held by an M in a system call */
 #define GMP_P_DEAD		4	/* the instance was shut down */
 
+/*
+ * The status word holds GMP_P_* in its low byte.  An M entering a system call
+ * stores GMP_P_SYSCALL_M(its M id), not bare GMP_P_SYSCALL, and on return CASes
+ * that same value to GMP_P_RUNNING: the owner bits make the CAS fail when
+ * sysmon retook the P meanwhile and another M now sits in a system call on it
+ * (else the old owner's CAS would succeed: ABA).  The kernel looks only at
+ * the low byte, and retakes by a CAS of the whole word it saw.
+ */
+#define GMP_P_STATUS_MASK	0xffU
+#define GMP_P_SYSCALL_M(m)	(GMP_P_SYSCALL | (((__u32)(m) + 1) << 8))
+
 /* mmap offsets of the two shared regions. */
 #define GMP_OFF_SCHED		0x00000000ULL
 #define GMP_OFF_PROCS		0x10000000ULL
@@ -93,7 +104,7 @@ struct gmp_procs_offsets {
 	__u32 p_stride;		/* bytes from P i to P i+1 */
 	__u32 size;		/* bytes to mmap */
 	/* Within a P: */
-	__u32 status;		/* __u32: GMP_P_* */
+	__u32 status;		/* __u32: GMP_P_* in the low byte (GMP_P_SYSCALL_M) */
 	__u32 m;		/* __s32: M holding the P, or GMP_NONE (kernel-written) */
 	__u32 schedtick;	/* __u32: bumped by the owner M at every schedule */
 	__u32 syscalltick;	/* __u32: bumped by the owner M at every syscall */

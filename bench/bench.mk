@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench/bench.mk - "make bench": gmp against Go's runtime and 1:1 threads,
+# side by side in one VM boot (or on this machine, BENCH_HOST=1).
+# Included by the top Makefile, after its variables and rules; see
+# bench/README.md.  "make bench-help" lists the variables.
+
+# ---- variables a user may set -------------------------------------------
+BENCH_HOST    ?=
+BENCH_REPS    ?= 3
+BENCH_SCALE   ?= 100
+BENCH_ONLY    ?=
+BENCH_NPROCS  ?=
+BENCH_PROG_TIMEOUT ?= 900
+BENCH_TIMEOUT ?= 5400
+# The memory workload parks 1M Gs, then 1M goroutines: the VM needs
+# several GiB (QEMU only takes from the host what the guest touches).
+# VM_MEM given on the command line or in the environment wins.
+BENCH_VM_MEM  ?= $(if $(filter command line environment,$(origin VM_MEM)),$(VM_MEM),12G)
+
+BB        := $(B)/bench
+# The folder that becomes /bench in the VM (mkinitramfs.sh copies a
+# directory argument named "bench" there).
+BENCH_IMG := $(BB)/image/bench
+BENCH_OUT := $(RESULTS)/bench-$(if $(BENCH_HOST),host,$(VM_KERNEL))
+BENCH_CFLAGS = $(USER_CFLAGS) -Iselftests
+
+# The gmp workloads, one program each (bench/gmp/NAME.c -> gmp-NAME): each
+# links once libgmprt defines every gmprt_* symbol it uses.
+BENCH_GMP      := $(basename $(notdir $(sort $(wildcard bench/gmp/*.c))))
+BENCH_GMP_OBJS := $(patsubst %,$(BB)/obj/gmp-%.o,$(BENCH_GMP))
+BENCH_GO_SRCS  := $(wildcard bench/go/*.go) bench/go/go.mod
+BENCH_PROGS    := $(BENCH_IMG)/run $(BENCH_IMG)/threads-bench \
+	$(BENCH_IMG)/parkwake $(BENCH_IMG)/go-bench
+
+.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-help
+
+bench-deps:
+	@qemu/deps.sh go gnuplot || \
+		echo "bench: could not install golang-go / gnuplot-nox: no Go peer or no chart"
+
+$(BENCH_IMG)/run: bench/run
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_IMG)/threads-bench: bench/threads.c bench/common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -static -o $@ $< -lpthread
+
+$(BENCH_IMG)/parkwake: bench/parkwake.c bench/common.h selftests/gmp_util.h uapi/linux/gmp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -static -o $@ $< -lpthread
+
+# Static, no cgo: it runs in the initramfs, which has no libc.  The module
+# has no dependencies, so nothing is fetched (GOPROXY=off).
+$(BENCH_IMG)/go-bench: $(BENCH_GO_SRCS) | bench-deps
+	@mkdir -p $(dir $@)
+	@if command -v go >/dev/null 2>&1; then \
+		echo "go build bench/go -> $@"; \
+		cd bench/go && CGO_ENABLED=0 GOPROXY=off GOFLAGS= \
+			GOCACHE=$(CURDIR)/$(BB)/go-cache GOPATH=$(CURDIR)/$(BB)/go-path \
+			go build -trimpath -o $(CURDIR)/$@ . ; \
+	else \
+		echo "bench: no go compiler (qemu/deps.sh go installs golang-go): Go peer skipped"; \
+	fi
+
+# Every gmp workload compiles against gmprt.h whatever the library has.
+$(BB)/obj/gmp-%.o: bench/gmp/%.c bench/gmp/gmpbench.h bench/common.h userlib/gmprt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
+bench-compile: $(BENCH_GMP_OBJS)
+
+# ... and links only once the library provides what it calls.
+bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a
+	@mkdir -p $(BENCH_IMG)
+	@for w in $(BENCH_GMP); do \
+		bench/link-gmp.sh $(BENCH_IMG)/gmp-$$w $(BB)/obj/gmp-$$w.o \
+			$(B)/libgmprt.a $(CC) -lpthread || exit 1; \
+	done
+
+bench-build: $(BENCH_PROGS) bench-gmp
+
+# What the report says about where and how the numbers were taken.
+define bench_run_info
+	{ echo "date=$$(date -u +%Y-%m-%dT%H:%M:%SZ)"; \
+	  echo "host=$$(hostname)"; \
+	  echo "host_cpu=$$(awk -F': ' '/^model name/ { print $$2; exit }' /proc/cpuinfo)"; \
+	  echo "host_cpus=$$(nproc)"; \
+	  echo "host_kernel=$$(uname -r)"; \
+	  echo "git=$$(git describe --always --dirty 2>/dev/null)"; \
+	  echo "mode=$(1)"; \
+	  $(if $(filter vm,$(1)),echo "vm_smp=$(VM_SMP)"; echo "vm_mem=$(BENCH_VM_MEM)"; \
+	  echo "vm_kernel=$(VM_KERNEL)"; \
+	  echo "qemu=$$(qemu-system-x86_64 --version | head -n1)";) \
+	  echo "go=$$(go version 2>/dev/null)"; \
+	  echo "reps=$(BENCH_REPS)"; echo "scale=$(BENCH_SCALE)"; } >$(BENCH_OUT)/run-info
+endef
+
+ifeq ($(BENCH_HOST),)
+BENCH_INITRD := $(VM_BUILD)/bench-initramfs.cpio
+BENCH_APPEND = gmp.bench_reps=$(BENCH_REPS) gmp.bench_scale=$(BENCH_SCALE) \
+	gmp.bench_timeout=$(BENCH_PROG_TIMEOUT) gmp.bench_nprocs=$(or $(BENCH_NPROCS),$(VM_SMP)) \
+	$(if $(BENCH_ONLY),gmp.bench_only=$(subst $(space),$(comma),$(strip $(BENCH_ONLY)))) \
+	$(VM_APPEND)
+
+bench: bench-build vm-module $(B)/gmp-timeout
+	@mkdir -p $(BB)/no-tests
+	@: >$(BB)/no-tests/list
+	@qemu/mkinitramfs.sh $(BENCH_INITRD) $(VM_BUILD)/kmod/gmp.ko $(BB)/no-tests \
+		$(B)/gmp-timeout $(BENCH_IMG)
+	@echo "== make bench: $(VM_KERNEL) kernel, $(VM_SMP) vCPUs, $(BENCH_VM_MEM), $(BENCH_REPS) reps; results in $(BENCH_OUT)/"
+	@rm -rf $(BENCH_OUT)
+	@mkdir -p $(BENCH_OUT)
+	@$(call bench_run_info,vm)
+	@VM_MEM=$(BENCH_VM_MEM) VM_TIMEOUT=$(BENCH_TIMEOUT) VM_APPEND="$(BENCH_APPEND)" \
+		qemu/boot.sh bench $(BENCH_INITRD) $(BENCH_OUT) || true
+	@bench/report.sh $(BENCH_OUT)
+else
+# On this machine: gmp.ko must be loaded already (make; sudo insmod kmod/gmp.ko).
+bench: bench-build $(B)/gmp-timeout
+	@test -c /dev/gmp || echo "bench: /dev/gmp is missing (make && sudo insmod kmod/gmp.ko): gmp workloads will fail"
+	@echo "== make bench on $$(hostname), $(BENCH_REPS) reps; results in $(BENCH_OUT)/"
+	@rm -rf $(BENCH_OUT)
+	@mkdir -p $(BENCH_OUT)
+	@$(call bench_run_info,host)
+	@PATH="$(CURDIR)/$(B):$$PATH" BENCH_REPS=$(BENCH_REPS) BENCH_SCALE=$(BENCH_SCALE) \
+		BENCH_ONLY="$(BENCH_ONLY)" BENCH_NPROCS=$(BENCH_NPROCS) \
+		BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) \
+		$(BENCH_IMG)/run 2>&1 | tee $(BENCH_OUT)/output.log
+	@bench/report.sh $(BENCH_OUT)
+endif
+
+# The report again, from the results of the last run.
+bench-report:
+	@bench/report.sh $(BENCH_OUT)
+
+bench-help:
+	@echo "make bench: gmp vs Go vs threads (bench/README.md)"
+	@echo "  bench          boots the VM once, runs every workload, writes the report"
+	@echo "  bench-report   the report again from $(BENCH_OUT)/output.log"
+	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
+	@echo "variables (current value):"
+	@echo "  BENCH_HOST=$(BENCH_HOST)  1: run on this machine, gmp.ko loaded, no VM"
+	@echo "  BENCH_REPS=$(BENCH_REPS)  BENCH_SCALE=$(BENCH_SCALE) (% of the default iterations)"
+	@echo "  BENCH_ONLY='$(BENCH_ONLY)'  workloads: parkwake spawn yield pingpong threadring fanout memory mutex"
+	@echo "  BENCH_NPROCS=$(BENCH_NPROCS)  gmp's nprocs and GOMAXPROCS (default: VM_SMP, or the CPUs)"
+	@echo "  BENCH_VM_MEM=$(BENCH_VM_MEM)  BENCH_TIMEOUT=$(BENCH_TIMEOUT) (s, whole VM)"
+	@echo "  BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) (s, one program run)"
+	@echo "  results: $(BENCH_OUT)/ (report.md, results.csv, results.json, chart.png)"

@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# link-gmp.sh - link one gmp workload statically against libgmprt.a, or,
+# when the library does not define every gmprt_* symbol the workload
+# uses yet (its implementation lands piece by piece), say so and skip it.
+#
+# Usage: bench/link-gmp.sh OUT OBJ LIB CC [LDFLAGS...]
+# Exit status: 0 linked or skipped; the linker's when linking fails.
+set -eu
+out=$1 obj=$2 lib=$3 cc=$4
+shift 4
+
+need=$(nm -u "$obj" | awk '$2 ~ /^gmprt_/ { print $2 }' | sort -u)
+have=$( [ -f "$lib" ] && nm -g --defined-only "$lib" 2>/dev/null |
+	awk 'NF == 3 && $2 ~ /^[TDBRW]$/ { print $3 }' | sort -u)
+missing=$(printf '%s\n' "$need" | while read -r s; do
+	[ -n "$s" ] || continue
+	printf '%s\n' "$have" | grep -qx "$s" || printf '%s ' "$s"
+done)
+if [ -n "$missing" ]; then
+	rm -f "$out"
+	echo "bench: $(basename "$out"): gmp runtime not built yet (libgmprt.a lacks ${missing% }): skipped"
+	exit 0
+fi
+"$cc" -static -o "$out" "$obj" "$lib" "$@"

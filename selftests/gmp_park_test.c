@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * GMP_IOC_PARK and GMP_IOC_WAKE: Go's stopm/notesleep and startm/notewakeup.
+ *
+ * Ping-pong with no lost wakeup, wake-before-park, the deadline, a signal
+ * and SIGKILL while parked, the rechecks park does before sleeping, every
+ * result of wake, and the idle counters against what the tests know.  The
+ * same tests for 1, 2 and 4 Ps (4 > the VM's 2 vCPUs).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include "gmp_util.h"
+#include "kselftest_harness.h"
+
+FIXTURE(park) {
+	struct gmp_inst g;
+	uint32_t m;		/* the main thread's M */
+};
+
+FIXTURE_VARIANT(park) {
+	unsigned int nprocs;
+};
+
+FIXTURE_VARIANT_ADD(park, nprocs1) { .nprocs = 1 };
+FIXTURE_VARIANT_ADD(park, nprocs2) { .nprocs = 2 };
+FIXTURE_VARIANT_ADD(park, nprocs4) { .nprocs = 4 };
+
+FIXTURE_SETUP(park)
+{
+	ASSERT_EQ(0, gmp_inst_open(&self->g, variant->nprocs, 0));
+	ASSERT_EQ(variant->nprocs, self->g.prm.nprocs);
+	ASSERT_EQ(0, gmp_register(&self->g, &self->m));
+}
+
+FIXTURE_TEARDOWN(park)
+{
+	gmp_inst_close(&self->g);
+}
+
+#define NPIDLE(g)	GMP_SCHED_U32(g, npidle)
+#define NMIDLE(g)	GMP_SCHED_U32(g, nmidle)
+
+/* ---- ping-pong -------------------------------------------------------- */
+
+struct pong {
+	struct gmp_inst *g;
+	int rounds;
+	uint32_t peer;		/* the main thread's M */
+	volatile uint32_t m;
+	volatile int ready;
+	int err;		/* first failing round + 1, or 0 */
+	int errno_;
+};
+
+/* Park, get the P, hand it back to the peer with a targeted wake. */
+static void *pong_fn(void *arg)
+{
+	struct pong *pp = arg;
+	struct gmp_park out;
+	struct gmp_wake w;
+	uint32_t m;
+	int i, ret;
+
+	if (gmp_register(pp->g, &m)) {
+		pp->err = -1;
+		return NULL;
+	}
+	pp->m = m;
+	__atomic_store_n(&pp->ready, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < pp->rounds; i++) {
+		ret = gmp_park(pp->g, m, 0, 0, &out);
+		if (ret || out.result != GMP_PARKED_WOKEN || out.p == GMP_NONE) {
+			pp->err = i + 1;
+			pp->errno_ = ret;
+			return NULL;
+		}
+		ret = gmp_wake(pp->g, m, GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0,
+			       pp->peer, &w);
+		if (ret || w.result != GMP_WOKE_M || w.p != out.p) {
+			pp->err = i + 1;
+			pp->errno_ = ret;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * 100k round trips: every wake must reach its M whether it comes before or
+ * after the park (the two threads race freely).  A lost wakeup hangs the
+ * test, which the harness's timeout turns into a failure.
+ */
+TEST_F_TIMEOUT(park, pingpong_100k, 120)
+{
+	struct pong pp = { .g = &self->g, .rounds = 100000, .peer = self->m };
+	struct gmp_park out;
+	struct gmp_wake w;
+	uint64_t t0, t1;
+	pthread_t t;
+	int p, i;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	ASSERT_EQ(0, p);
+	ASSERT_EQ(0, pthread_create(&t, NULL, pong_fn, &pp));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(__atomic_load_n(&pp.ready, __ATOMIC_ACQUIRE)));
+	t0 = gmp_mono_ns();
+	for (i = 0; i < pp.rounds; i++) {
+		ASSERT_EQ(0, gmp_wake(&self->g, self->m,
+				      GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0, pp.m,
+				      &w)) TH_LOG("round %d", i);
+		ASSERT_EQ(GMP_WOKE_M, w.result);
+		ASSERT_EQ(pp.m, w.target);
+		ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out))
+			TH_LOG("round %d", i);
+		ASSERT_EQ(GMP_PARKED_WOKEN, out.result);
+		ASSERT_EQ(0, out.p);
+		if (pp.err)
+			break;
+	}
+	t1 = gmp_mono_ns();
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, pp.err) TH_LOG("ponger failed at round %d: %d", pp.err,
+				    pp.errno_);
+	TH_LOG("park/wake round trip: %.2f us (%d rounds, %.2f s)",
+	       (t1 - t0) / 1000.0 / pp.rounds, pp.rounds, (t1 - t0) / 1e9);
+	/* Both Ms are back where they started: main holds P0, none idle. */
+	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(self->m, *GMP_P_FIELD(&self->g, 0, m, int32_t));
+}
+
+/* ---- wake before park -------------------------------------------------- */
+
+/*
+ * A targeted wake at an M that has not parked yet waits in its note: the
+ * P is handed over at once, and the park that comes later returns with it.
+ */
+TEST_F(park, wake_before_park)
+{
+	struct gmp_parker pk = { .gated = 1 };
+	struct gmp_wake w;
+	int p;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.registered));
+
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m,
+			      GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0, pk.m, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(p, w.p);
+	ASSERT_EQ(pk.m, w.target);
+	/* The P is the target's already; the waker holds none. */
+	ASSERT_EQ(pk.m, *GMP_P_FIELD(&self->g, p, m, int32_t));
+	ASSERT_EQ(GMP_P_RUNNING, *gmp_p_status(&self->g, p));
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
+	ASSERT_EQ(-EINVAL, gmp_wake(&self->g, self->m, GMP_WAKE_HANDOFF, 0, 0,
+				    NULL));
+	/* A second wake while one is pending: EBUSY, nothing taken. */
+	if (self->g.prm.nprocs > 1)
+		ASSERT_EQ(-EBUSY, gmp_wake(&self->g, self->m, GMP_WAKE_TARGET,
+					   0, pk.m, NULL));
+	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
+
+	__atomic_store_n(&pk.gate, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(p, pk.out.p);
+	ASSERT_EQ(0, NMIDLE(&self->g));
+}
+
+/* ---- park releases, rechecks ------------------------------------------- */
+
+/* The P a parking M holds goes back to the idle list, counters follow. */
+TEST_F(park, park_releases_p)
+{
+	struct gmp_parker pk = { .acquire = 1 };
+	struct gmp_wake w;
+	int n = self->g.prm.nprocs;
+
+	ASSERT_EQ(n, NPIDLE(&self->g));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	ASSERT_EQ(0, pk.acq_ret);
+	ASSERT_EQ(n, NPIDLE(&self->g));
+	ASSERT_EQ(GMP_P_IDLE, *gmp_p_status(&self->g, 0));
+	ASSERT_EQ(GMP_NONE, *GMP_P_FIELD(&self->g, 0, m, int32_t));
+	/* Untargeted wake: any idle P (P0 first), the one idle M. */
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(0, w.p);
+	ASSERT_EQ(pk.m, w.target);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(0, pk.out.p);
+	ASSERT_EQ(0, pk.out.oflags);
+	ASSERT_EQ(n - 1, NPIDLE(&self->g));
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(pk.m, *GMP_P_FIELD(&self->g, 0, m, int32_t));
+}
+
+/* Work in the global queue: park returns at once, holding a P. */
+TEST_F(park, park_sees_global_work)
+{
+	uint64_t gh = 0x1234;
+	struct gmp_park out;
+	int p;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	ASSERT_EQ(0, gmp_runq_put(&self->g, &gh, 1));
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_EQ(GMP_PARKED_WORK, out.result);
+	ASSERT_NE(GMP_NONE, out.p);
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(self->m, *GMP_P_FIELD(&self->g, out.p, m, int32_t));
+}
+
+/*
+ * Go's "check all runqueues once again": a spinning M parks while a G sits
+ * in a P's ring; it comes back with a P, spinning again (nmspinning back).
+ */
+TEST_F(park, park_spinning_sees_ring_work)
+{
+	struct gmp_park out;
+	int p;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	gmp_ring_put(&self->g, p, 0x77);
+	__atomic_store_n(gmp_nmspinning(&self->g), 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, GMP_PARK_SPINNING, 0, &out));
+	ASSERT_EQ(GMP_PARKED_WORK, out.result);
+	ASSERT_EQ(GMP_PARKED_SPINNING, out.oflags);
+	ASSERT_NE(GMP_NONE, out.p);
+	ASSERT_EQ(1, __atomic_load_n(gmp_nmspinning(&self->g), __ATOMIC_SEQ_CST));
+	ASSERT_EQ(0x77, gmp_ring_get(&self->g, p));
+}
+
+/*
+ * A non-spinning M that parks with Gs left in its own P's ring would strand
+ * them on an idle P (Go throws "pidleput: P has non-empty run queue"): park
+ * keeps the P and says there is work.
+ */
+TEST_F(park, park_with_own_ring_work)
+{
+	struct gmp_park out;
+	int p;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	gmp_ring_put(&self->g, p, 0x99);
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_EQ(GMP_PARKED_WORK, out.result);
+	ASSERT_EQ(p, out.p);
+	ASSERT_EQ(0x99, gmp_ring_get(&self->g, p));
+	/* runnext counts too. */
+	*GMP_P_FIELD(&self->g, p, runnext, uint64_t) = 0x98;
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_EQ(GMP_PARKED_WORK, out.result);
+	ASSERT_EQ(p, out.p);
+}
+
+/* ---- deadline ------------------------------------------------------------ */
+
+TEST_F(park, deadline_past)
+{
+	struct gmp_park out;
+	int p;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, GMP_PARK_DEADLINE, 1, &out));
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, out.result);
+	/* It released its P and took an idle one back. */
+	ASSERT_NE(GMP_NONE, out.p);
+	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
+	ASSERT_EQ(0, NMIDLE(&self->g));
+}
+
+TEST_F(park, deadline_sleeps_then_times_out)
+{
+	struct gmp_park out;
+	uint64_t t0 = gmp_mono_ns();
+
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, GMP_PARK_DEADLINE,
+			      t0 + 20 * 1000000ull, &out));
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, out.result);
+	/* Not before the deadline. */
+	ASSERT_LE(t0 + 20 * 1000000ull, gmp_mono_ns());
+	ASSERT_NE(GMP_NONE, out.p);
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
+}
+
+/* Every P busy: the deadline passes and no P comes with it. */
+TEST_F(park, deadline_no_idle_p)
+{
+	struct gmp_parker hold[4] = { 0 }, pk = { .flags = GMP_PARK_DEADLINE };
+	int i, n = self->g.prm.nprocs;
+
+	/* Main holds one P, gated threads the others. */
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, NULL));
+	for (i = 0; i < n - 1; i++) {
+		hold[i].acquire = 1;
+		hold[i].gated = 1;
+		ASSERT_EQ(0, gmp_parker_start(&hold[i], &self->g));
+		ASSERT_TRUE(GMP_WAIT_UNTIL(hold[i].parking || hold[i].registered));
+	}
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NPIDLE(&self->g) == 0));
+	pk.deadline = gmp_mono_ns() + 10 * 1000000ull;
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, pk.out.result);
+	ASSERT_EQ(GMP_NONE, pk.out.p);
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(0, NPIDLE(&self->g));
+	/* Let the holders park; closing the instance wakes them (ESHUTDOWN). */
+	for (i = 0; i < n - 1; i++)
+		__atomic_store_n(&hold[i].gate, 1, __ATOMIC_RELEASE);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == n - 1));
+	ASSERT_EQ(n - 1, NPIDLE(&self->g));
+	gmp_inst_close(&self->g);
+	for (i = 0; i < n - 1; i++) {
+		ASSERT_EQ(0, gmp_parker_join(&hold[i]));
+		ASSERT_EQ(-ESHUTDOWN, hold[i].ret);
+	}
+}
+
+/* A far deadline (even U64_MAX) is a deadline that never comes. */
+TEST_F(park, deadline_far)
+{
+	struct gmp_parker pk = { .flags = GMP_PARK_DEADLINE,
+				 .deadline = UINT64_MAX };
+	struct gmp_wake w;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	usleep(50000);
+	ASSERT_EQ(0, pk.done);
+	ASSERT_EQ(1, NMIDLE(&self->g));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_TARGET, 0, pk.m, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(w.p, pk.out.p);
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void on_usr1(int sig)
+{
+}
+
+/* A signal: -EINTR, the M off the idle list, holding no P; it parks again. */
+TEST_F(park, signal_while_parked)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	struct gmp_parker pk = { .acquire = 1 };
+	int n = self->g.prm.nprocs;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	ASSERT_EQ(0, pthread_kill(pk.t, SIGUSR1));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(-EINTR, pk.ret);
+	ASSERT_EQ(0, NMIDLE(&self->g));
+	ASSERT_EQ(n, NPIDLE(&self->g));
+	/* The M is still registered and usable: the test thread is gone, so
+	 * the next parker is a new M; the old id is reaped when needed. */
+	memset(&pk, 0, sizeof(pk));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, NULL));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+}
+
+/* Read "key=N" from a debugfs sched file. */
+static long debugfs_val(unsigned int inst, const char *key)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/gmp/%u/sched", inst);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return gmp_trace_val(buf, key);
+}
+
+/*
+ * SIGKILL while parked: the process dies and is reaped, its instance goes
+ * away (the module unloads at the end of the run: the runner checks).
+ */
+TEST_F(park, sigkill_while_parked)
+{
+	unsigned int inst;
+	int pfd[2], status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct gmp_inst cg;
+		uint32_t cm;
+
+		if (gmp_inst_open(&cg, self->g.prm.nprocs, 0) ||
+		    gmp_register(&cg, &cm) ||
+		    gmp_acquire(&cg, cm, GMP_NONE, NULL))
+			_exit(1);
+		if (write(pfd[1], &cg.prm.instance, sizeof(cg.prm.instance)) < 0)
+			_exit(1);
+		gmp_park(&cg, cm, 0, 0, NULL);
+		_exit(2);
+	}
+	close(pfd[1]);
+	ASSERT_EQ(sizeof(inst), read(pfd[0], &inst, sizeof(inst)));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(debugfs_val(inst, "idlethreads") == 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+	/* Its instance is gone. */
+	ASSERT_TRUE(GMP_WAIT_UNTIL(debugfs_val(inst, "gomaxprocs") == -1));
+}
+
+TEST_HARNESS_MAIN
