@@ -97,7 +97,8 @@ TEST(setup_einval)
 	TRY(max_m, 1);
 	TRY(global_runq_max, 1);
 	TRY(sched.resv[1], 1);
-	TRY(procs.resv[2], 1);
+	TRY(procs.resv[1], 1);
+	TRY(procs.timer0when, 8);
 	TRY(procs.runq, 8);
 #undef TRY
 	/* None of that set the instance up. */
@@ -179,7 +180,8 @@ TEST_F(setup, answer_and_initial_state)
 
 	EXPECT_EQ(variant->nprocs, prm->nprocs);
 	EXPECT_EQ(GMP_FEAT_PARK_DEADLINE | GMP_FEAT_PIN_PROCS | GMP_FEAT_SYSMON |
-		  GMP_FEAT_NEWM | GMP_FEAT_TRACE, prm->features);
+		  GMP_FEAT_NEWM | GMP_FEAT_TRACE |
+		  GMP_FEAT_TIMERS, prm->features);
 	EXPECT_EQ(GMP_RUNQ_SIZE, prm->runq_size);
 	EXPECT_EQ(GMP_MAX_M, prm->max_m);
 	EXPECT_EQ(1U << 22, prm->global_runq_max);

@@ -2,9 +2,10 @@
 /*
  * libgmprt: blocking system calls (Go's entersyscall / exitsyscall).
  *
- * A G about to block in the kernel marks its P GMP_P_SYSCALL in the shared
- * page and lets go of it without a syscall of its own.  If the call is
- * quick, exitsyscall takes the P back with one CAS (SYSCALL -> RUNNING).  If
+ * A G about to block in the kernel marks its P GMP_P_SYSCALL (with its M's
+ * id) in the shared page and lets go of it without a syscall of its own.  If
+ * the call is quick, exitsyscall takes the P back with one CAS (SYSCALL ->
+ * RUNNING).  If
  * it blocks, gmp.ko's sysmon notices (the P's syscalltick has not moved
  * since its last round), CASes SYSCALL -> IDLE and hands the P to another M,
  * so the other Gs go on.  The G coming back then finds its CAS failed and
@@ -28,7 +29,8 @@ void gmprt_entersyscall(void)
 	store_relaxed(pp->ksyscalltick, pp->syscalltick);
 	mp->oldp = pp;
 	mp->p = NULL;
-	store_release(pp->kstatus, GMP_P_SYSCALL);
+	/* With our M id in it: see GMP_P_SYSCALL_M for the ABA it prevents. */
+	store_release(pp->kstatus, GMP_P_SYSCALL_M(mp->id));
 }
 
 /* On g0: no P to be had; queue the G globally and park the M. */
@@ -56,7 +58,7 @@ void gmprt_exitsyscall(void)
 		gmprt_throw("gmprt_exitsyscall without gmprt_entersyscall");
 	oldp = mp->oldp;
 	mp->oldp = NULL;
-	if (cas_acqrel(oldp->kstatus, GMP_P_SYSCALL, GMP_P_RUNNING)) {
+	if (cas_acqrel(oldp->kstatus, GMP_P_SYSCALL_M(mp->id), GMP_P_RUNNING)) {
 		mp->p = oldp;		/* fast path: nobody took it */
 	} else {
 		err = gmprt_k_acquire(mp, GMP_NONE, &pid);
