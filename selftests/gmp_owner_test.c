@@ -232,8 +232,9 @@ TEST_F(owner, close_wakes_sleepers)
 	EXPECT_EQ(-ESHUTDOWN, t.ret);
 	/* The pages say so, and say no M is parked. */
 	EXPECT_EQ(0, GMP_SCHED_U32(&self->g, nmidle));
-	for (p = 0; p < (int)variant->nprocs; p++)
+	for (p = 0; p < (int)variant->nprocs; p++) {
 		EXPECT_EQ(GMP_P_DEAD, *gmp_p_status(&self->g, p));
+	}
 	/* Every call through the other fd, and mmap: ESHUTDOWN. */
 	for (i = 0; i < (int)NCMDS; i++) {
 		if (all_cmds[i] == GMP_IOC_SETUP)
