@@ -95,6 +95,10 @@ FILENAME ~ /run-info$/ {
 }
 { sub(/\r$/, "") }
 /^# gmp bench: done/ { finished = 1 }
+# What a program said before it failed, for the report.
+/^# \[[0-9]+\] / { lasterr = "" }
+/^# error: / { lasterr = substr($0, 10) }
+/^# .*: killed after / { lasterr = substr($0, 3) }
 /^BENCHINFO / {
 	for (i = 2; i <= NF; i++) {
 		k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v)
@@ -130,7 +134,7 @@ FILENAME ~ /run-info$/ {
 		reason[gi] = f["reason"]
 	} else {
 		failed[gi]++
-		reason[gi] = "rc=" f["rc"]
+		reason[gi] = "exit " f["rc"] (lasterr == "" ? "" : ": " lasterr)
 	}
 	next
 }
@@ -158,7 +162,7 @@ function cell(g, impl, gi,    c, s) {
 		if (failed[gi]) s = s " (" failed[gi] " FAILED)"
 		return s
 	}
-	if (failed[gi]) return "FAILED (" reason[gi] ")"
+	if (failed[gi]) return "FAILED"
 	if (skipped[gi]) return "skipped"
 	return "—"
 }
@@ -170,6 +174,8 @@ function ratio(g, peer,    a, b) {
 	if (b <= 0) return a == 0 ? 1 : "inf"
 	return a / b
 }
+# @r rounded as shown (so that a ratio shown as 1.00× is not "behind").
+function shown(r) { return sprintf("%.2f", r) + 0 }
 function showratio(r) { return r == "" ? "—" : r == "inf" ? "∞" : sprintf("%.2f×", r) }
 
 # The target of a row, and whether gmp meets it: sets T_TEXT and T_STATUS
@@ -181,8 +187,8 @@ function target(g, wl,    r, r2, v, has) {
 		T_TEXT = "≤1.0× Go, ≤0.05× threads"
 		r = ratio(g, "go"); r2 = ratio(g, "threads")
 		if (!has) return
-		if (r != "" && r > 1.0) T_NOTE = sprintf("spawn: gmp takes %.2f× Go's time per G (target ≤ 1.0×)", r)
-		if (r2 != "" && r2 > 0.05) T_NOTE = T_NOTE (T_NOTE == "" ? "" : "; ") sprintf("spawn: gmp is only %.1f× faster than pthread_create/join (target ≥ 20×)", 1 / r2)
+		if (r != "" && shown(r) > 1.0) T_NOTE = sprintf("spawn: gmp takes %.2f× Go's time per G (target ≤ 1.0×)", r)
+		if (r2 != "" && shown(r2) > 0.05) T_NOTE = T_NOTE (T_NOTE == "" ? "" : "; ") sprintf("spawn: gmp is only %.1f× faster than pthread_create/join (target ≥ 20×)", 1 / r2)
 		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
 		return
 	}
@@ -190,7 +196,7 @@ function target(g, wl,    r, r2, v, has) {
 		T_TEXT = wl == "fanout-speedup" ? "≥ Go's speed-up" : "≤1.0× Go"
 		r = ratio(g, "go")
 		if (!has || r == "") return
-		if (r > 1.0) {
+		if (shown(r) > 1.0) {
 			if (wl == "threadring")
 				T_NOTE = sprintf("threadring: gmp passes the token at %.2f× Go's cost per hop (target ≤ 1.0×)", r)
 			else if (wl == "fanout-speedup")
@@ -205,7 +211,7 @@ function target(g, wl,    r, r2, v, has) {
 		T_TEXT = "≤1.2× futex"
 		r = ratio(g, "threads")
 		if (!has || r == "") return
-		if (r > 1.2) T_NOTE = sprintf("parkwake: gmp.ko's park/wake round trip takes %.2f× a futex's (target ≤ 1.2×)", r)
+		if (shown(r) > 1.2) T_NOTE = sprintf("parkwake: gmp.ko's park/wake round trip takes %.2f× a futex's (target ≤ 1.2×)", r)
 		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
 		return
 	}
@@ -222,7 +228,7 @@ function target(g, wl,    r, r2, v, has) {
 		if (!has) return
 		v = med[g SUBSEP "gmp"]
 		if (v > 0) {
-			T_NOTE = sprintf("%s: gmp made %s syscalls per 1M ops over the whole run (slow paths included: the gmpko_stats field of its BENCH lines says which)", wl, num(v * 1e6))
+			T_NOTE = sprintf("%s: gmp made %s syscalls per 1M ops, counting every path of the whole run (its BENCH lines' gmpko_stats say which gmp.ko calls they were)", wl, show("syscalls_per_op", v))
 			T_STATUS = "not zero"
 		} else
 			T_STATUS = "met"
@@ -383,7 +389,7 @@ END {
 		target(g, wl)
 		st = T_STATUS
 		if (!((g SUBSEP "gmp") in med)) {
-			if (failed[g SUBSEP "gmp"]) { st = "**gmp failed**"; failedrow[++nfailed] = wl " (P=" p[2] "): " reason[g SUBSEP "gmp"] }
+			if (failed[g SUBSEP "gmp"]) st = "**gmp failed**"
 			else if (skipped[g SUBSEP "gmp"]) {
 				st = "not measured"
 				if (!(wl in missing_seen)) { missing_seen[wl] = 1; missing[++nmissing] = wl }
@@ -393,6 +399,11 @@ END {
 			else if (T_TEXT != "") st = "not measured"
 		}
 		if (T_NOTE != "") behind[++nbehind] = T_NOTE
+		for (ii = 1; ii <= 3; ii++) {
+			impl = ii == 1 ? "gmp" : ii == 2 ? "go" : "threads"
+			if (failed[g SUBSEP impl])
+				failedrow[++nfailed] = sprintf("%s (P=%s) %s: %d of %d runs failed; last: %s", wl, p[2], impl_name(impl), failed[g SUBSEP impl], failed[g SUBSEP impl] + cnt[g SUBSEP impl], reason[g SUBSEP impl])
+		}
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", wl, p[2], \
 			metric_label(metric[g]), cell(g, "gmp"), cell(g, "go"), cell(g, "threads"), \
 			showratio(ratio(g, "go")), showratio(ratio(g, "threads")), \
@@ -406,7 +417,7 @@ END {
 		print "" > f_md
 	}
 	if (nfailed) {
-		print "## gmp runs that failed" > f_md
+		print "## Runs that failed" > f_md
 		print "" > f_md
 		for (i = 1; i <= nfailed; i++) print "- " failedrow[i] > f_md
 		print "" > f_md

@@ -114,8 +114,9 @@ TEST_F(mmap, offsets_are_live)
 	EXPECT_EQ(n - 1, GMP_SCHED_U32(&self->g, npidle));
 	EXPECT_EQ(GMP_P_RUNNING, *gmp_p_status(&self->g, p));
 	EXPECT_EQ(self->m, *GMP_P_FIELD(&self->g, p, m, int32_t));
-	for (i = 0; i < n - 1; i++)
+	for (i = 0; i < n - 1; i++) {
 		EXPECT_EQ(GMP_NONE, *GMP_P_FIELD(&self->g, i, m, int32_t));
+	}
 	/* The kernel reads the ring's length and ticks where we write them. */
 	for (i = 0; i < n; i++) {
 		*GMP_P_FIELD(&self->g, i, runqtail, uint32_t) = 10 + i;

@@ -159,9 +159,10 @@ TEST_F(park, wake_before_park)
 	ASSERT_EQ(-EINVAL, gmp_wake(&self->g, self->m, GMP_WAKE_HANDOFF, 0, 0,
 				    NULL));
 	/* A second wake while one is pending: EBUSY, nothing taken. */
-	if (self->g.prm.nprocs > 1)
+	if (self->g.prm.nprocs > 1) {
 		ASSERT_EQ(-EBUSY, gmp_wake(&self->g, self->m, GMP_WAKE_TARGET,
 					   0, pk.m, NULL));
+	}
 	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
 
 	__atomic_store_n(&pk.gate, 1, __ATOMIC_RELEASE);

@@ -18,69 +18,97 @@ static struct bench_args A;
 static struct bench_sc sc;
 static int have_sc;
 
-/*
- * gmp.ko's calls on this instance so far (the sum of the "stats:" line's
- * counters: park, wake, acquire, release, runqput, runqget, ...), or -1.
- * @detail: if not NULL, the stats line itself (for the result's extra keys).
- */
-static inline long gmpbench_kstats(char *detail, size_t len)
+#define GMPBENCH_NSTATS 16
+
+/* gmp.ko's per-instance counters, from the scheddetail "stats:" line. */
+struct gmpbench_kstats {
+	int n;
+	char name[GMPBENCH_NSTATS][16];
+	long val[GMPBENCH_NSTATS];
+	long total;		/* their sum: the gmp.ko calls so far, or -1 */
+};
+
+static inline void gmpbench_kstats(struct gmpbench_kstats *k)
 {
 	static char buf[1 << 16];
-	char *at, *end, *p;
-	long total = 0;
+	char *at, *end, *eq;
 
+	k->n = 0;
+	k->total = -1;
 	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
-		return -1;
+		return;
 	at = strstr(buf, "stats:");
 	if (!at)
-		return -1;
+		return;
 	at += strlen("stats:");
 	end = strchr(at, '\n');
 	if (end)
 		*end = 0;
-	for (p = strchr(at, '='); p; p = strchr(p + 1, '='))
-		total += strtol(p + 1, NULL, 10);
-	if (detail) {
-		snprintf(detail, len, "%s", at);
-		for (p = detail; *p; p++)	/* " park=1 wake=2" -> "park=1,wake=2" */
-			if (*p == ' ')
-				*p = ',';
-		p = detail;
-		while (*p == ',')
-			p++;
-		memmove(detail, p, strlen(p) + 1);
+	k->total = 0;
+	/* " park=1 wake=2 ..." */
+	while ((eq = strchr(at, '=')) && k->n < GMPBENCH_NSTATS) {
+		char *name = eq;
+
+		while (name > at && name[-1] != ' ')
+			name--;
+		snprintf(k->name[k->n], sizeof(k->name[0]), "%.*s",
+			 (int)(eq - name), name);
+		k->val[k->n] = strtol(eq + 1, &at, 10);
+		k->total += k->val[k->n];
+		k->n++;
 	}
-	return total;
 }
 
 /* Syscalls and gmp.ko calls over a measured section. */
 struct gmpbench_calls {
-	long sc0, k0;
+	long sc0;
+	struct gmpbench_kstats k0;
 };
 
 static inline void gmpbench_calls_start(struct gmpbench_calls *c)
 {
-	c->k0 = gmpbench_kstats(NULL, 0);
+	gmpbench_kstats(&c->k0);
 	c->sc0 = bench_sc_read(&sc);
 }
 
-/* Print "syscalls-<what>" for @ops operations since gmpbench_calls_start(). */
+/*
+ * Print "syscalls-<what>" for @ops operations since gmpbench_calls_start():
+ * every syscall the process made (all threads), and beside it how many of
+ * them were gmp.ko calls, counter by counter (gmpko_stats=park:N,wake:N...).
+ */
 static inline void gmpbench_calls_report(struct gmpbench_calls *c,
 					 const char *workload, long ops)
 {
-	long sc1 = bench_sc_read(&sc), k1 = gmpbench_kstats(NULL, 0);
+	long sc1 = bench_sc_read(&sc);
 	long calls = bench_sc_delta(&sc, c->sc0, sc1);
-	char detail[256] = "";
+	struct gmpbench_kstats k1;
+	char detail[512] = "-";
+	size_t len = 0;
+	int i, j;
 
-	gmpbench_kstats(detail, sizeof(detail));
+	gmpbench_kstats(&k1);
+	for (i = 0; i < k1.n; i++) {
+		long v0 = 0;
+
+		for (j = 0; j < c->k0.n; j++)
+			if (!strcmp(c->k0.name[j], k1.name[i]))
+				v0 = c->k0.val[j];
+		if (k1.val[i] == v0 || len >= sizeof(detail) - 1)
+			continue;
+		len += snprintf(detail + len, sizeof(detail) - len, "%s%s:%ld",
+				len ? "," : "", k1.name[i], k1.val[i] - v0);
+	}
+	if (!len)
+		snprintf(detail, sizeof(detail), "none");
 	if (!have_sc || calls < 0) {
-		printf("# %s: syscall count unavailable (perf tracepoint raw_syscalls:sys_enter); gmp.ko calls: %ld\n",
-		       workload, k1 - c->k0);
+		printf("# %s: syscall count unavailable (perf tracepoint raw_syscalls:sys_enter); gmp.ko calls: %s\n",
+		       workload, detail);
 		return;
 	}
 	bench_result(workload, "gmp", A.nprocs, ops, "syscalls_per_op",
 		     (double)calls / ops, "syscalls=%ld gmpko_calls=%ld gmpko_stats=%s",
-		     calls, k1 >= 0 && c->k0 >= 0 ? k1 - c->k0 : -1L, detail);
+		     calls, k1.total >= 0 && c->k0.total >= 0 ? k1.total - c->k0.total : -1L,
+		     detail);
 }
 
 static int bench_main(void *arg);
