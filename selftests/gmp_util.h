@@ -298,6 +298,8 @@ struct gmp_parker {
 	int acquire;		/* acquire any P before parking */
 	volatile uint32_t m;
 	int gated;		/* wait for @gate before parking */
+	int linger;		/* stay alive after park until @leave */
+	volatile int leave;
 	volatile int gate;
 	volatile int registered;
 	volatile int parking;	/* about to call park */
@@ -329,6 +331,9 @@ static inline void *gmp_parker_fn(void *arg)
 	pk->parking = 1;
 	pk->ret = gmp_park(pk->g, m, pk->flags, pk->deadline, &pk->out);
 	__atomic_store_n(&pk->done, 1, __ATOMIC_RELEASE);
+	/* A thread that exits holding a P has it taken back by sysmon. */
+	while (pk->linger && !__atomic_load_n(&pk->leave, __ATOMIC_ACQUIRE))
+		usleep(100);
 	return NULL;
 }
 
@@ -340,6 +345,7 @@ static inline int gmp_parker_start(struct gmp_parker *pk, struct gmp_inst *g)
 
 static inline int gmp_parker_join(struct gmp_parker *pk)
 {
+	__atomic_store_n(&pk->leave, 1, __ATOMIC_RELEASE);
 	return pthread_join(pk->t, NULL);
 }
 
