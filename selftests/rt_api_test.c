@@ -5,6 +5,7 @@
  * outside a G) with their messages and exit status.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -218,6 +219,78 @@ static int parkready(void *arg)
 TEST(park_and_ready)
 {
 	ASSERT_EQ(0, rt_run(2, parkready, NULL));
+	RT_ASSERT_CLEAN();
+}
+
+/* Go's checkdead: main waits for a wait group nobody will finish. */
+static int waits_forever(void *arg)
+{
+	gmprt_waitgroup never = GMPRT_WAITGROUP_INIT;
+
+	gmprt_wg_add(&never, 1);
+	gmprt_wg_wait(&never);
+	return 0;
+}
+
+static void deadlocker(void)
+{
+	gmprt_main(waits_forever, NULL, NULL);
+}
+
+TEST(deadlock_is_fatal)
+{
+	char err[1024];
+
+	ASSERT_EQ(2, run_child(deadlocker, err, sizeof(err)));
+	ASSERT_NE(NULL, strstr(err, "fatal error: all goroutines are asleep - deadlock!"));
+}
+
+/* Not a deadlock: every M parks, but a timer will wake a G, and a G in a
+ * blocking system call will come back. */
+static void naps(void *arg)
+{
+	gmprt_sleep(400 * 1000 * 1000);
+	gmprt_wg_done(&wg);
+}
+
+static void reads(void *arg)
+{
+	int *fds = arg;
+	char c;
+
+	GCHECK(GMPRT_SYSCALL(read(fds[0], &c, 1)) == 1);
+	gmprt_wg_done(&wg);
+}
+
+static void *write_later(void *arg)
+{
+	int *fds = arg;
+
+	usleep(500 * 1000);
+	if (write(fds[1], "x", 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+static int quiet_but_alive(void *arg)
+{
+	static int fds[2];
+	pthread_t t;
+
+	(void)arg;
+	GCHECK(pipe(fds) == 0);
+	pthread_create(&t, NULL, write_later, fds);
+	gmprt_wg_add(&wg, 2);
+	gmprt_go(naps, NULL);
+	gmprt_go(reads, fds);
+	gmprt_wg_wait(&wg);
+	pthread_join(t, NULL);
+	return 5;
+}
+
+TEST(sleeping_or_syscall_is_not_deadlock)
+{
+	ASSERT_EQ(5, rt_run(2, quiet_but_alive, NULL));
 	RT_ASSERT_CLEAN();
 }
 

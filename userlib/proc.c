@@ -539,6 +539,7 @@ void gmprt_stopm(struct m *mp)
 
 	for (;;) {
 		mp->p = NULL;
+		store_relaxed(&mp->nparks, mp->nparks + 1);
 		err = gmprt_k_park(mp, flags, 0, &r);
 		mp->spinning = false;
 		if (err == -EINTR) {
@@ -660,6 +661,7 @@ static void *mstart(void *arg)
 
 	free(arg);
 	mp = mcommoninit(a.p);
+	__atomic_fetch_add(&sched.nmworkers, 1, __ATOMIC_SEQ_CST);
 	gmprt_acquirep(mp, a.p);
 	mp->spinning = a.spinning;
 	schedule();
@@ -900,6 +902,67 @@ static void mainentry(void *arg)
 	gmprt_exit();
 }
 
+/*
+ * Go's checkdead, from the outside.  Every M that runs Gs is parked in
+ * gmp.ko, none is in a system call, no G is queued anywhere and no timer is
+ * set: nothing can ever make a G runnable again, so the main G, which has
+ * not returned, never will.  Samples race with the Ms, so it takes two of
+ * them, apart, with no M having parked in between.
+ * Return: true if the sample looks dead; *activity: parks so far.
+ */
+static bool quiescent(uint64_t *activity)
+{
+	uint64_t parks = 0;
+	struct m *mp;
+	int i;
+
+	if (load_acquire(sched.knmidle) != load_acquire(&sched.nmworkers))
+		return false;
+	for (mp = load_acquire(&sched.allm); mp; mp = mp->alllink) {
+		if (load_relaxed(&mp->insyscall))
+			return false;
+		parks += load_relaxed(&mp->nparks);
+	}
+	if (load_acquire(sched.krunqsize))
+		return false;
+	for (i = 0; i < sched.nprocs; i++) {
+		struct p *pp = &sched.allp[i];
+
+		if (load_acquire(pp->krunqhead) != load_acquire(pp->krunqtail) ||
+		    load_acquire(pp->krunnext) || load_acquire(pp->ktimer0when))
+			return false;
+	}
+	*activity = parks;
+	return true;
+}
+
+#define CHECKDEAD_NS	(100 * 1000 * 1000)
+
+/* The main thread waits for the main G, and watches for a deadlock. */
+static void waitmain(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = CHECKDEAD_NS };
+	uint64_t before = 0, now;
+	bool suspect = false;
+
+	while (!load_acquire(&sched.maindone)) {
+		syscall(SYS_futex, &sched.maindone, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+		if (load_acquire(&sched.maindone))
+			break;
+		if (!quiescent(&now)) {
+			suspect = false;
+			continue;
+		}
+		if (suspect && now == before) {
+			fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
+			fflush(stderr);
+			_exit(2);
+		}
+		suspect = true;
+		before = now;
+	}
+}
+
 int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 {
 	struct gmprt_config c = { 0 };
@@ -959,7 +1022,6 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	if (pthread_create(&t, NULL, templatethread, NULL) == 0)
 		pthread_detach(t);
 
-	while (!load_acquire(&sched.maindone))
-		futex(&sched.maindone, FUTEX_WAIT_PRIVATE, 0);
+	waitmain();
 	return sched.mainret;
 }

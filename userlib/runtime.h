@@ -149,6 +149,9 @@ struct m {
 	g_t *nextg;			/* execute this G next, without schedule() */
 	bool (*parkfn)(g_t *, void *);	/* gopark's unlockf, for park_m */
 	void *parkarg;
+	/* For checkdead, read by the main thread: */
+	uint32_t insyscall;		/* a G of this M is in a syscall */
+	uint64_t nparks;		/* times this M parked */
 };
 
 struct gmprt_sched {
@@ -180,6 +183,7 @@ struct gmprt_sched {
 	/* All Ms, for the trace (prepend only). */
 	struct m *allm;
 	int mcount;
+	uint32_t nmworkers;		/* Ms running schedule() */
 	/* The main G. */
 	int (*mainfn)(void *);
 	void *mainarg;

@@ -25,6 +25,7 @@ void gmprt_entersyscall(void)
 	struct p *pp = mp->p;
 
 	gp->status = G_SYSCALL;
+	store_relaxed(&mp->insyscall, 1);
 	pp->syscalltick++;
 	store_relaxed(pp->ksyscalltick, pp->syscalltick);
 	mp->oldp = pp;
@@ -58,6 +59,9 @@ void gmprt_exitsyscall(void)
 		gmprt_throw("gmprt_exitsyscall without gmprt_entersyscall");
 	oldp = mp->oldp;
 	mp->oldp = NULL;
+	/* Back from the call: this M is a runner again for checkdead (it is
+	 * not parked, so it cannot be mistaken for an idle one). */
+	store_relaxed(&mp->insyscall, 0);
 	if (cas_acqrel(oldp->kstatus, GMP_P_SYSCALL_M(mp->id), GMP_P_RUNNING)) {
 		mp->p = oldp;		/* fast path: nobody took it */
 	} else {
