@@ -263,6 +263,88 @@ TEST_F(park, park_with_own_ring_work)
 	ASSERT_EQ(p, out.p);
 }
 
+/* ---- wake's results --------------------------------------------------- */
+
+/* A spinning wake: the woken M says so; the caller's nmspinning stays. */
+TEST_F(park, wake_spinning)
+{
+	struct gmp_parker pk = { .linger = 1 };
+	struct gmp_wake w;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	/* wakep: the caller won the CAS of nmspinning 0 -> 1. */
+	__atomic_store_n(gmp_nmspinning(&self->g), 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_SPINNING, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(GMP_PARKED_SPINNING, pk.out.oflags);
+	ASSERT_EQ(w.p, pk.out.p);
+	ASSERT_EQ(1, *gmp_nmspinning(&self->g));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+}
+
+/* No idle P: nothing done, and a spinning wake gives nmspinning back. */
+TEST_F(park, wake_noproc)
+{
+	struct gmp_parker hold[4] = { 0 };
+	struct gmp_wake w;
+	int i, n = self->g.prm.nprocs;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, NULL));
+	for (i = 0; i < n - 1; i++) {
+		hold[i].acquire = 1;
+		hold[i].gated = 1;
+		ASSERT_EQ(0, gmp_parker_start(&hold[i], &self->g));
+	}
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NPIDLE(&self->g) == 0));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NOPROC, w.result);
+	ASSERT_EQ(GMP_NONE, w.p);
+	__atomic_store_n(gmp_nmspinning(&self->g), 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_SPINNING, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NOPROC, w.result);
+	ASSERT_EQ(0, *gmp_nmspinning(&self->g));
+	/* A specific P that is held: NOPROC too. */
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_PROC, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NOPROC, w.result);
+	gmp_inst_close(&self->g);
+	for (i = 0; i < n - 1; i++) {
+		__atomic_store_n(&hold[i].gate, 1, __ATOMIC_RELEASE);
+		ASSERT_EQ(0, gmp_parker_join(&hold[i]));
+	}
+}
+
+/* GMP_WAKE_PROC hands over the P asked for; no idle M: it is reserved. */
+TEST_F(park, wake_proc_and_newm)
+{
+	struct gmp_parker pk = { .linger = 1 };
+	struct gmp_wake w;
+	int n = self->g.prm.nprocs, want = n - 1;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_PROC, want, 0, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(want, w.p);
+	ASSERT_EQ(pk.m, w.target);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(want, pk.out.p);
+	ASSERT_EQ(n - 1, NPIDLE(&self->g));
+	if (n > 1) {
+		/* Nobody parked now: the next wake reserves a P for a new M. */
+		ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, &w));
+		ASSERT_EQ(GMP_WOKE_NEWM, w.result);
+		ASSERT_EQ(GMP_NONE, w.target);
+		ASSERT_NE(GMP_NONE, w.p);
+		ASSERT_EQ(n - 2, NPIDLE(&self->g));
+		ASSERT_EQ(GMP_NONE, *GMP_P_FIELD(&self->g, w.p, m, int32_t));
+		ASSERT_EQ(GMP_P_RUNNING, *gmp_p_status(&self->g, w.p));
+	}
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+}
+
 /* ---- deadline ------------------------------------------------------------ */
 
 TEST_F(park, deadline_past)
