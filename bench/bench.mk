@@ -87,6 +87,8 @@ define bench_run_info
 	  echo "host_cpu=$$(awk -F': ' '/^model name/ { print $$2; exit }' /proc/cpuinfo)"; \
 	  echo "host_cpus=$$(nproc)"; \
 	  echo "host_kernel=$$(uname -r)"; \
+	  echo "host_load_before=$$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  echo "other_vms=$$(pgrep -c qemu-system || true)"; \
 	  echo "git=$$(git describe --always --dirty 2>/dev/null)"; \
 	  echo "mode=$(1)"; \
 	  $(if $(filter vm,$(1)),echo "vm_smp=$(VM_SMP)"; echo "vm_mem=$(BENCH_VM_MEM)"; \
@@ -114,6 +116,7 @@ bench: bench-build vm-module $(B)/gmp-timeout
 	@$(call bench_run_info,vm)
 	@VM_MEM=$(BENCH_VM_MEM) VM_TIMEOUT=$(BENCH_TIMEOUT) VM_APPEND="$(BENCH_APPEND)" \
 		qemu/boot.sh bench $(BENCH_INITRD) $(BENCH_OUT) || true
+	@echo "host_load_after=$$(cut -d' ' -f1-3 /proc/loadavg)" >>$(BENCH_OUT)/run-info
 	@bench/report.sh $(BENCH_OUT)
 else
 # On this machine: gmp.ko must be loaded already (make; sudo insmod kmod/gmp.ko).
@@ -127,6 +130,7 @@ bench: bench-build $(B)/gmp-timeout
 		BENCH_ONLY="$(BENCH_ONLY)" BENCH_NPROCS=$(BENCH_NPROCS) \
 		BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) \
 		$(BENCH_IMG)/run 2>&1 | tee $(BENCH_OUT)/output.log
+	@echo "host_load_after=$$(cut -d' ' -f1-3 /proc/loadavg)" >>$(BENCH_OUT)/run-info
 	@bench/report.sh $(BENCH_OUT)
 endif
 
