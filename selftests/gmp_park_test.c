@@ -178,7 +178,7 @@ TEST_F(park, wake_before_park)
 /* The P a parking M holds goes back to the idle list, counters follow. */
 TEST_F(park, park_releases_p)
 {
-	struct gmp_parker pk = { .acquire = 1 };
+	struct gmp_parker pk = { .acquire = 1, .linger = 1 };
 	struct gmp_wake w;
 	int n = self->g.prm.nprocs;
 
@@ -194,7 +194,7 @@ TEST_F(park, park_releases_p)
 	ASSERT_EQ(GMP_WOKE_M, w.result);
 	ASSERT_EQ(0, w.p);
 	ASSERT_EQ(pk.m, w.target);
-	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
 	ASSERT_EQ(0, pk.ret);
 	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
 	ASSERT_EQ(0, pk.out.p);
@@ -202,6 +202,7 @@ TEST_F(park, park_releases_p)
 	ASSERT_EQ(n - 1, NPIDLE(&self->g));
 	ASSERT_EQ(0, NMIDLE(&self->g));
 	ASSERT_EQ(pk.m, *GMP_P_FIELD(&self->g, 0, m, int32_t));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
 }
 
 /* Work in the global queue: park returns at once, holding a P. */
@@ -359,6 +360,43 @@ TEST_F(park, deadline_past)
 	ASSERT_NE(GMP_NONE, out.p);
 	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
 	ASSERT_EQ(0, NMIDLE(&self->g));
+}
+
+/* A deadline of 0 is long past too, not "no deadline" (it once slept). */
+TEST_F(park, deadline_zero)
+{
+	struct gmp_parker pk = { .flags = GMP_PARK_DEADLINE, .deadline = 0 };
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, pk.out.result);
+	ASSERT_NE(GMP_NONE, pk.out.p);
+}
+
+/*
+ * GMP_FEAT_TIMERS: park sleeps no later than the earliest timer0when of any
+ * P, and comes back with a P to run it.
+ */
+TEST_F(park, sleeps_until_earliest_timer)
+{
+	int n = self->g.prm.nprocs;
+	uint64_t *tw = GMP_P_FIELD(&self->g, n - 1, timer0when, uint64_t);
+	uint64_t t0 = gmp_mono_ns();
+	struct gmp_park out;
+
+	ASSERT_TRUE(self->g.prm.features & GMP_FEAT_TIMERS);
+	__atomic_store_n(tw, t0 + 20 * 1000000ull, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_LE(t0 + 20 * 1000000ull, gmp_mono_ns());
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, out.result);
+	ASSERT_NE(GMP_NONE, out.p);
+	/* A due timer: park returns at once, with a P, as for work. */
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_EQ(GMP_PARKED_WORK, out.result);
+	ASSERT_NE(GMP_NONE, out.p);
+	__atomic_store_n(tw, 0, __ATOMIC_SEQ_CST);
 }
 
 TEST_F(park, deadline_sleeps_then_times_out)
