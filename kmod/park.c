@@ -63,7 +63,10 @@
  * earliest timer in timer0when (Go's p.timer0When); a G adding an earlier
  * timer stores it, fences (A), and calls wakep.  A parking M reads every
  * timer0when behind (B) and sleeps no later than the earliest, so a timer
- * added while it parked is never slept through.
+ * added while it parked is never slept through.  A timer added while no P
+ * was idle woke nobody; it is seen when its P is released: through park
+ * (whose recheck sees it) or through handoffp (sysmon, release, a dead M),
+ * which counts a pending timer as work and starts an M, as Go's does.
  *
  * The note (C): a wake sets the M's note under sched->lock and then wakes the
  * task; the parked M sets TASK_INTERRUPTIBLE (a full barrier) before reading
