@@ -33,7 +33,7 @@ BENCH_GO_SRCS  := $(wildcard bench/go/*.go) bench/go/go.mod
 BENCH_PROGS    := $(BENCH_IMG)/run $(BENCH_IMG)/threads-bench \
 	$(BENCH_IMG)/parkwake $(BENCH_IMG)/go-bench
 
-.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-help
+.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-quote bench-help
 
 bench-deps:
 	@qemu/deps.sh go gnuplot || \
@@ -138,11 +138,21 @@ endif
 bench-report:
 	@bench/report.sh $(BENCH_OUT)
 
+# Keep the last run's report and chart in the tree (bench/quoted/), for the
+# README to show: results/ is not committed.
+bench-quote:
+	@test -f $(BENCH_OUT)/report.md || { echo "bench-quote: no $(BENCH_OUT)/report.md: run make bench first"; exit 1; }
+	@mkdir -p bench/quoted
+	cp $(BENCH_OUT)/report.md $(BENCH_OUT)/summary.csv bench/quoted/
+	@if [ -f $(BENCH_OUT)/chart.png ]; then cp $(BENCH_OUT)/chart.png bench/quoted/; fi
+	@echo "bench-quote: bench/quoted/ now holds the run of $$(sed -n 's/^date=//p' $(BENCH_OUT)/run-info); commit it"
+
 bench-help:
 	@echo "make bench: gmp vs Go vs threads (bench/README.md)"
 	@echo "  bench          boots the VM once, runs every workload, writes the report"
 	@echo "  bench-report   the report again from $(BENCH_OUT)/output.log"
 	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
+	@echo "  bench-quote    copy the last report and chart to bench/quoted/ (for the README)"
 	@echo "variables (current value):"
 	@echo "  BENCH_HOST=$(BENCH_HOST)  1: run on this machine, gmp.ko loaded, no VM"
 	@echo "  BENCH_REPS=$(BENCH_REPS)  BENCH_SCALE=$(BENCH_SCALE) (% of the default iterations)"
