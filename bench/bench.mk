@@ -11,7 +11,7 @@ BENCH_REPS    ?= 3
 BENCH_SCALE   ?= 100
 BENCH_ONLY    ?=
 BENCH_NPROCS  ?=
-BENCH_PROG_TIMEOUT ?= 900
+BENCH_PROG_TIMEOUT ?= 600
 BENCH_TIMEOUT ?= 5400
 # The memory workload parks 1M Gs, then 1M goroutines: the VM needs
 # several GiB (QEMU only takes from the host what the guest touches).
