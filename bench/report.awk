@@ -229,6 +229,7 @@ function target(g, wl,    r, r2, v, has) {
 		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
 		return
 	}
+	if (wl == "syscalls-parkwake") return	# where parkwake's time goes; no target
 	if (wl ~ /^syscalls-/) {
 		T_TEXT = "0 on the fast path"
 		if (!has) return
