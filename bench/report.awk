@@ -392,7 +392,7 @@ END {
 		sprintf("this machine (no VM), kernel %s", info["run_kernel"])
 	printf "- **when**: %s; git %s\n", info["date"], info["git"] > f_md
 	printf "- **where**: %s\n", where > f_md
-	printf "- **host**: %s, %s (%s CPUs); load average %s before the run, %s after; %s other QEMU VMs running at the start\n", \
+	printf "- **host**: %s, %s (%s CPUs); load average %s before the run, %s after; other QEMU processes at the start: %s\n", \
 		info["host"], info["host_cpu"], info["host_cpus"], info["host_load_before"], \
 		info["host_load_after"], (info["other_vms"] == "" ? "?" : info["other_vms"]) > f_md
 	printf "- **runs**: %s repetitions of each workload, interleaved gmp, Go, threads; iterations at %s%% of the defaults; nprocs = GOMAXPROCS = %s\n", \
