@@ -189,6 +189,16 @@ TEST_F_TIMEOUT(hostile, garbage_in_shared_pages, 60)
 	ASSERT_EQ(0, gmp_schedtrace(&self->g, text, sizeof(text), 1));
 	EXPECT_EQ(n, gmp_trace_val(text, "gomaxprocs"));
 	EXPECT_EQ(0, gmp_trace_val(text, "idlethreads"));
+	/* The mirrored counters are the lengths of the kernel's lists. */
+	{
+		long idle = 0;
+		const char *at = text;
+
+		while ((at = strstr(at, " state=idle")))
+			idle++, at++;
+		/* (one snapshot: sysmon may be reaping the dead workers) */
+		EXPECT_EQ(idle, gmp_trace_val(text, "idleprocs"));
+	}
 	/*
 	 * Once user space cleans up, the instance works again: the dead
 	 * workers' Ps come back (sysmon reaps them) and can be acquired.

@@ -7,6 +7,7 @@
  * liveness bounds only (GMP_LIVENESS_MS), never timing thresholds.
  */
 #include <pthread.h>
+#include <signal.h>
 #include "gmp_util.h"
 #include "kselftest_harness.h"
 
@@ -370,6 +371,37 @@ TEST_F(sysmon, newm_template_gets_reserved_p)
 	ASSERT_EQ(nm.m, *GMP_P_FIELD(&self->g, p, m, int32_t));
 	__atomic_store_n(&nm.leave, 1, __ATOMIC_RELEASE);
 	ASSERT_EQ(0, pthread_join(nt, NULL));
+}
+
+static void on_usr1(int sig)
+{
+}
+
+/*
+ * A signal takes the template thread out of NEWM_WAIT (EINTR); with nobody
+ * waiting, a P that needs a new M goes idle instead of being reserved.
+ */
+TEST_F(sysmon, newm_wait_signal)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct tmpl t = { .g = &self->g };
+	pthread_t tt;
+	int p;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&tt, NULL, tmpl_fn, &t));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(newm_waiters(&self->g) == 1));
+	ASSERT_EQ(0, pthread_kill(tt, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(tt, NULL));
+	ASSERT_EQ(-EINTR, t.ret);
+	ASSERT_EQ(0, newm_waiters(&self->g));
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	gmp_ring_put(&self->g, p, 0x51);
+	enter_syscall(&self->g, p, self->m);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NPIDLE(&self->g) == variant->nprocs));
+	ASSERT_EQ(GMP_P_IDLE, *gmp_p_status(&self->g, p));
+	/* The G is still there for whoever takes the P. */
+	ASSERT_EQ(0x51, gmp_ring_get(&self->g, p));
 }
 
 /* A P reserved by a wake that found no idle M, released: idle again. */
