@@ -57,7 +57,10 @@
  * An M that parks without having spun does not recheck the rings, as in Go:
  * a non-spinning M exists only while enough others spin (2 * nmspinning >=
  * busy Ps), and the last of those does the recheck.  The global queue and
- * the timers are rechecked on every park: looking costs nothing.
+ * the timers are rechecked on every park: looking costs nothing.  So is the
+ * parking M's own ring: a P with Gs on it is kept, not idled (Go throws
+ * "pidleput: P has non-empty run queue"; we cannot let user space strand
+ * Gs on an idle P that no spinning M may be left to look at).
  *
  * Timers follow the same pattern.  Each P publishes the deadline of its
  * earliest timer in timer0when (Go's p.timer0When); a G adding an earlier
