@@ -199,6 +199,34 @@ TEST_F_TIMEOUT(hostile, garbage_in_shared_pages, 60)
 		/* (one snapshot: sysmon may be reaping the dead workers) */
 		EXPECT_EQ(idle, gmp_trace_val(text, "idleprocs"));
 	}
+	/* A held P names its M, and that M (alone) names the P. */
+	for (i = 0; i < n; i++) {
+		char pat[32], *at;
+		int pm = -2, held;
+
+		snprintf(pat, sizeof(pat), "  P%d: ", i);
+		at = strstr(text, pat);
+		ASSERT_NE(NULL, at);
+		at = strstr(at, " m=");
+		ASSERT_NE(NULL, at);
+		pm = atoi(at + 3);
+		held = !strncmp(strstr(at, "state=") + 6, "held", 4);
+		if (held) {
+			char pat2[48];
+
+			/* Its P, or handed over in a note it has yet to take. */
+			snprintf(pat, sizeof(pat), "  M%d: p=%d ", pm, i);
+			snprintf(pat2, sizeof(pat2), "  M%d: p=-1 nextp=%d ", pm, i);
+			EXPECT_TRUE(strstr(text, pat) || strstr(text, pat2))
+				TH_LOG("P%d\n%s", i, text);
+		} else {
+			EXPECT_EQ(-1, pm);
+		}
+		snprintf(pat, sizeof(pat), ": p=%d ", i);
+		at = strstr(text, pat);
+		if (at)
+			EXPECT_EQ(NULL, strstr(at + 1, pat)) TH_LOG("P%d twice", i);
+	}
 	/*
 	 * Once user space cleans up, the instance works again: the dead
 	 * workers' Ps come back (sysmon reaps them) and can be acquired.
