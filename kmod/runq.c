@@ -80,6 +80,8 @@ static void __gmp_gq_append(struct gmp_sched *s, const u64 *gs, u32 n)
  */
 int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a)
 {
+	struct gmp_gq_chunk *c, *tmp;
+	LIST_HEAD(extra);
 	u64 *gs;
 	u32 i, need, got;
 	int ret = 0;
@@ -133,7 +135,17 @@ int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a)
 		if (ret)
 			break;
 	}
+	/*
+	 * Putters racing for spares may have made more than we keep: trim
+	 * them, so that the queue's memory stays bounded by its cap.
+	 */
+	while (s->gq_nspare > GMP_GQ_SPARE) {
+		list_move(s->gq_spare.next, &extra);
+		s->gq_nspare--;
+	}
 	spin_unlock(&s->lock);
+	list_for_each_entry_safe(c, tmp, &extra, link)
+		kfree(c);
 out:
 	kfree(gs);
 	return ret;

@@ -102,17 +102,22 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	po->timer0when = offsetof(struct gmp_p_page, timer0when);
 }
 
-static void gmp_free_pages(struct gmp_sched *s)
+static void gmp_free_procs(struct gmp_p *allp, int n)
 {
 	int i;
 
-	if (s->allp) {
-		for (i = 0; i < s->nprocs; i++)
-			if (s->allp[i].page)
-				put_page(s->allp[i].page);
-		kfree(s->allp);
-		s->allp = NULL;
-	}
+	if (!allp)
+		return;
+	for (i = 0; i < n; i++)
+		if (allp[i].page)
+			put_page(allp[i].page);
+	kfree(allp);
+}
+
+static void gmp_free_pages(struct gmp_sched *s)
+{
+	gmp_free_procs(s->allp, s->nprocs);
+	s->allp = NULL;
 	if (s->hdr_page)
 		put_page(s->hdr_page);
 	if (s->sched_page)
@@ -135,6 +140,7 @@ static void gmp_free_pages(struct gmp_sched *s)
 int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 {
 	int i, ncpu = num_online_cpus(), n = prm->nprocs ? prm->nprocs : ncpu;
+	struct gmp_p *allp = NULL;
 	int ret = -ENOMEM;
 
 	n = min(n, GMP_MAX_PROCS);
@@ -149,15 +155,14 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	}
 	s->sched_page = gmp_page_alloc(NUMA_NO_NODE);
 	s->hdr_page = gmp_page_alloc(NUMA_NO_NODE);
-	s->allp = kcalloc(n, sizeof(*s->allp), GFP_KERNEL_ACCOUNT);
+	allp = kcalloc(n, sizeof(*allp), GFP_KERNEL_ACCOUNT);
 	s->gq_buf = kcalloc(GMP_RUNQ_SIZE / 2, sizeof(u64), GFP_KERNEL_ACCOUNT);
-	if (!s->sched_page || !s->hdr_page || !s->allp || !s->gq_buf)
+	if (!s->sched_page || !s->hdr_page || !allp || !s->gq_buf)
 		goto fail;
-	s->nprocs = n;
 	s->ks = page_address(s->sched_page);
 	s->kh = page_address(s->hdr_page);
 	for (i = 0; i < n; i++) {
-		struct gmp_p *p = &s->allp[i];
+		struct gmp_p *p = &allp[i];
 
 		p->id = i;
 		p->cpu = cpumask_nth(i % ncpu, cpu_online_mask);
@@ -170,11 +175,18 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	}
 	s->flags = prm->flags;
 	s->start_ns = gmp_now();
+	/* It finds no P yet, and sleeps until one is taken. */
 	ret = gmp_sysmon_start(s);
 	if (ret)
 		goto fail;
 
+	/*
+	 * The Ps appear all at once under the lock: a close() racing with us
+	 * (gmp_sched_shutdown()) sees either none or all of them.
+	 */
 	spin_lock(&s->lock);
+	s->allp = allp;
+	s->nprocs = n;
 	/* Idle list is LIFO: push in reverse so that P0 comes out first. */
 	for (i = n - 1; i >= 0; i--)
 		__gmp_pidleput(s, &s->allp[i]);
@@ -188,10 +200,12 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	mutex_unlock(&s->mlock);
 	return 0;
 fail:
+	gmp_free_procs(allp, n);
 	gmp_free_pages(s);
 	kfree(s->gq_buf);
 	s->gq_buf = NULL;
-	s->nprocs = 0;
+	s->ks = NULL;
+	s->kh = NULL;
 out:
 	mutex_unlock(&s->mlock);
 	return ret;

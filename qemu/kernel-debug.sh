@@ -18,8 +18,9 @@
 # as $GMP_CACHE/kernels/cloud).  The hash covers the options debug.config
 # sets (not its comments) and the base config, so the kernel is rebuilt
 # only when one of those or the source package version changes; otherwise
-# this returns in about a second.  A cold build takes about 11 minutes on
-# two cores.
+# this returns in about a second.  A cold build (extraction included) takes
+# about 9.5 minutes of CPU time: 5 minutes on two idle cores with -j3, more
+# when the cores are shared.  The build tree takes 330 MB, the source 1.5 GB.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -132,9 +133,15 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -f "$build/Module.symvers" ]; then
 	fi
 
 	say "compiling with -j$JOBS (log: $out/build.log)"
-	# A line a minute so that a long build does not look hung.
+	# A line a minute so that a long build does not look hung.  It must
+	# not hold the lock (fd 9), nor leave a sleep behind that does.
 	(
-		while sleep 60; do
+		exec 9>&-
+		trap 'kill $nap 2>/dev/null; exit 0' TERM
+		while :; do
+			sleep 60 &
+			nap=$!
+			wait $nap
 			n=$(grep -c '^  CC ' "$out/build.log" 2>/dev/null || true)
 			say "still compiling: $(( ($(date +%s) - t0) / 60 )) min, $n files so far"
 		done
@@ -142,7 +149,7 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -f "$build/Module.symvers" ]; then
 	ticker=$!
 	trap 'kill $ticker 2>/dev/null || true' EXIT
 	status=0
-	make -C "$src" O="$build" -j"$JOBS" all >"$out/build.log" 2>&1 || status=$?
+	make -C "$src" O="$build" -j"$JOBS" all >"$out/build.log" 2>&1 9>&- || status=$?
 	kill $ticker 2>/dev/null || true
 	wait $ticker 2>/dev/null || true
 	trap - EXIT
@@ -156,8 +163,9 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -f "$build/Module.symvers" ]; then
 	t=$(( $(date +%s) - t0 ))
 	say "built $(cat "$build/include/config/kernel.release") in $((t / 60))m$((t % 60))s"
 	for old in "$GMP_CACHE"/kernels/debug-*; do
-		[ -d "$old" ] && [ "$old" != "$out" ] &&
+		if [ -d "$old" ] && [ "$old" != "$out" ]; then
 			say "note: older build $old ($(du -sh "$old" | cut -f1)) can be removed"
+		fi
 	done
 else
 	say "up to date: $out"

@@ -265,6 +265,56 @@ TEST(setup_after_close)
 	close(fd2);
 }
 
+struct setup_arg {
+	int fd;
+	int ret;
+};
+
+static void *setup_fn(void *arg)
+{
+	struct setup_arg *sa = arg;
+	struct gmp_params prm = { .nprocs = GMP_MAX_PROCS };
+
+	sa->ret = gmp_ioctl(sa->fd, GMP_IOC_SETUP, &prm);
+	return NULL;
+}
+
+/*
+ * The owner closes the instance (through another fd) while SETUP is making
+ * its Ps: shutdown must see all of them or none (it once walked Ps whose
+ * pages did not exist yet).
+ */
+TEST(close_during_setup)
+{
+	int i, n0 = 0, nshut = 0;
+
+	for (i = 0; i < 150; i++) {
+		struct setup_arg sa;
+		pthread_t t;
+		int fd = open("/dev/gmp", O_RDWR | O_CLOEXEC);
+
+		ASSERT_LE(0, fd);
+		sa.fd = dup(fd);
+		ASSERT_LE(0, sa.fd);
+		ASSERT_EQ(0, pthread_create(&t, NULL, setup_fn, &sa));
+		if (i & 1)
+			usleep(i * 20);
+		close(fd);
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		if (sa.ret == 0) {
+			n0++;
+			/* Set up after the close: dead from the start. */
+			EXPECT_EQ(-ESHUTDOWN, gmp_ioctl(sa.fd, GMP_IOC_REGISTER,
+							&(struct gmp_register){ 0 }));
+		} else {
+			EXPECT_EQ(-ESHUTDOWN, sa.ret);
+			nshut++;
+		}
+		close(sa.fd);
+	}
+	TH_LOG("%d setups finished after the close, %d refused", n0, nshut);
+}
+
 /*
  * A process exits (exit_group from its main thread) while other threads
  * are parked and the template thread waits: it exits promptly and cleanly.
