@@ -365,6 +365,44 @@ TEST(waiting_with_a_timeout_is_not_deadlock)
 	RT_ASSERT_CLEAN();
 }
 
+/*
+ * White box: gmprt_deltimer must wait for a timer function in flight (Go's
+ * timerRunning), or a select's timer could claim its G in a later select.
+ * The function runs on the other M (main keeps its P busy) and takes 20 ms;
+ * once main has seen it start, deltimer must not return before it ends.
+ */
+static atomic_int fn_entered, fn_exited;
+
+static void slow_fn(g_t *gp)
+{
+	int64_t until = gmprt_now() + 20 * MS;
+
+	atomic_store(&fn_entered, 1);
+	while (gmprt_now() < until)
+		;
+	atomic_store(&fn_exited, 1);
+}
+
+static int deltimer_waits(void *arg)
+{
+	g_t *self = gmprt_self();
+	int64_t give_up = gmprt_now() + LIVENESS;
+
+	gmprt_addtimer(self, gmprt_now() + MS, slow_fn);
+	while (!atomic_load(&fn_entered) && gmprt_now() < give_up)
+		;
+	GCHECKF(atomic_load(&fn_entered), "no M ran the timer");
+	GCHECK(!gmprt_deltimer(self));		/* it fired: not cancelled */
+	GCHECKF(atomic_load(&fn_exited), "deltimer returned while the function ran");
+	return 0;
+}
+
+TEST(deltimer_waits_for_a_running_timer)
+{
+	ASSERT_EQ(0, rt_run(2, deltimer_waits, NULL));
+	RT_ASSERT_CLEAN();
+}
+
 /* ---- stress: timers and senders race to wake the same G ------------------- */
 
 /*
