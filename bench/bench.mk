@@ -11,7 +11,7 @@ BENCH_REPS    ?= 3
 BENCH_SCALE   ?= 100
 BENCH_ONLY    ?=
 BENCH_NPROCS  ?=
-BENCH_PROG_TIMEOUT ?= 900
+BENCH_PROG_TIMEOUT ?= 600
 BENCH_TIMEOUT ?= 5400
 # The memory workload parks 1M Gs, then 1M goroutines: the VM needs
 # several GiB (QEMU only takes from the host what the guest touches).
@@ -33,7 +33,7 @@ BENCH_GO_SRCS  := $(wildcard bench/go/*.go) bench/go/go.mod
 BENCH_PROGS    := $(BENCH_IMG)/run $(BENCH_IMG)/threads-bench \
 	$(BENCH_IMG)/parkwake $(BENCH_IMG)/go-bench
 
-.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-help
+.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-quote bench-help
 
 bench-deps:
 	@qemu/deps.sh go gnuplot || \
@@ -87,6 +87,8 @@ define bench_run_info
 	  echo "host_cpu=$$(awk -F': ' '/^model name/ { print $$2; exit }' /proc/cpuinfo)"; \
 	  echo "host_cpus=$$(nproc)"; \
 	  echo "host_kernel=$$(uname -r)"; \
+	  echo "host_load_before=$$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  echo "other_vms=$$(pgrep -c qemu-system || true)"; \
 	  echo "git=$$(git describe --always --dirty 2>/dev/null)"; \
 	  echo "mode=$(1)"; \
 	  $(if $(filter vm,$(1)),echo "vm_smp=$(VM_SMP)"; echo "vm_mem=$(BENCH_VM_MEM)"; \
@@ -114,6 +116,7 @@ bench: bench-build vm-module $(B)/gmp-timeout
 	@$(call bench_run_info,vm)
 	@VM_MEM=$(BENCH_VM_MEM) VM_TIMEOUT=$(BENCH_TIMEOUT) VM_APPEND="$(BENCH_APPEND)" \
 		qemu/boot.sh bench $(BENCH_INITRD) $(BENCH_OUT) || true
+	@echo "host_load_after=$$(cut -d' ' -f1-3 /proc/loadavg)" >>$(BENCH_OUT)/run-info
 	@bench/report.sh $(BENCH_OUT)
 else
 # On this machine: gmp.ko must be loaded already (make; sudo insmod kmod/gmp.ko).
@@ -127,6 +130,7 @@ bench: bench-build $(B)/gmp-timeout
 		BENCH_ONLY="$(BENCH_ONLY)" BENCH_NPROCS=$(BENCH_NPROCS) \
 		BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) \
 		$(BENCH_IMG)/run 2>&1 | tee $(BENCH_OUT)/output.log
+	@echo "host_load_after=$$(cut -d' ' -f1-3 /proc/loadavg)" >>$(BENCH_OUT)/run-info
 	@bench/report.sh $(BENCH_OUT)
 endif
 
@@ -134,11 +138,21 @@ endif
 bench-report:
 	@bench/report.sh $(BENCH_OUT)
 
+# Keep the last run's report and chart in the tree (bench/quoted/), for the
+# README to show: results/ is not committed.
+bench-quote:
+	@test -f $(BENCH_OUT)/report.md || { echo "bench-quote: no $(BENCH_OUT)/report.md: run make bench first"; exit 1; }
+	@mkdir -p bench/quoted
+	cp $(BENCH_OUT)/report.md $(BENCH_OUT)/summary.csv bench/quoted/
+	@if [ -f $(BENCH_OUT)/chart.png ]; then cp $(BENCH_OUT)/chart.png bench/quoted/; fi
+	@echo "bench-quote: bench/quoted/ now holds the run of $$(sed -n 's/^date=//p' $(BENCH_OUT)/run-info); commit it"
+
 bench-help:
 	@echo "make bench: gmp vs Go vs threads (bench/README.md)"
 	@echo "  bench          boots the VM once, runs every workload, writes the report"
 	@echo "  bench-report   the report again from $(BENCH_OUT)/output.log"
 	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
+	@echo "  bench-quote    copy the last report and chart to bench/quoted/ (for the README)"
 	@echo "variables (current value):"
 	@echo "  BENCH_HOST=$(BENCH_HOST)  1: run on this machine, gmp.ko loaded, no VM"
 	@echo "  BENCH_REPS=$(BENCH_REPS)  BENCH_SCALE=$(BENCH_SCALE) (% of the default iterations)"

@@ -6,7 +6,8 @@
 # uses yet (its implementation lands piece by piece), say so and skip it.
 #
 # Usage: bench/link-gmp.sh OUT OBJ LIB CC [LDFLAGS...]
-# Exit status: 0 linked or skipped; the linker's when linking fails.
+# Exit status: 0, linked or skipped (a failed link is reported, and the
+# run then lists the workload as skipped with reason link-failed).
 set -eu
 out=$1 obj=$2 lib=$3 cc=$4
 shift 4
@@ -18,9 +19,17 @@ missing=$(printf '%s\n' "$need" | while read -r s; do
 	[ -n "$s" ] || continue
 	printf '%s\n' "$have" | grep -qx "$s" || printf '%s ' "$s"
 done)
+# OUT.skipped tells bench/run why OUT is not there.
 if [ -n "$missing" ]; then
 	rm -f "$out"
+	echo gmp-runtime-not-built-yet >"$out.skipped"
 	echo "bench: $(basename "$out"): gmp runtime not built yet (libgmprt.a lacks ${missing% }): skipped"
 	exit 0
 fi
-"$cc" -static -o "$out" "$obj" "$lib" "$@"
+if ! "$cc" -static -o "$out" "$obj" "$lib" "$@"; then
+	rm -f "$out"
+	echo link-failed >"$out.skipped"
+	echo "bench: $(basename "$out"): LINK FAILED against libgmprt.a (above): skipped; the other workloads still run"
+	exit 0
+fi
+rm -f "$out.skipped"

@@ -14,6 +14,8 @@
  * (gmp.ko's note); otherwise a round trip is two wakes and two sleeps in
  * the kernel, which is what an M that runs out of work pays in gmp.
  * Needs no runtime (libgmprt): it drives the module's ioctls directly.
+ * Also prints the syscalls per round trip of each (syscalls-parkwake), both
+ * threads counted: how often each side got away without sleeping.
  */
 #include <pthread.h>
 #include <linux/futex.h>
@@ -56,6 +58,9 @@ static void *gmp_ponger(void *arg)
 	return NULL;
 }
 
+static struct bench_sc sc;
+static long calls = -1;	/* syscalls in the measured loop (both threads) */
+
 static double run_gmp(long rounds)
 {
 	struct gmp_pp pp = { .rounds = rounds };
@@ -64,7 +69,7 @@ static double run_gmp(long rounds)
 	pthread_t t;
 	int64_t t0, t1;
 	int ret, p;
-	long i;
+	long i, c0;
 
 	ret = gmp_inst_open(&pp.g, 1, 0);
 	if (ret)
@@ -77,6 +82,7 @@ static double run_gmp(long rounds)
 		bench_die("pthread_create failed");
 	while (GMP_SCHED_U32(&pp.g, nmidle) != 1 && !pp.err)
 		usleep(100);
+	c0 = bench_sc_read(&sc);
 	t0 = bench_now();
 	for (i = 0; i < rounds; i++) {
 		/*
@@ -94,6 +100,7 @@ static double run_gmp(long rounds)
 			bench_die("gmp.ko: park failed at round %ld", i);
 	}
 	t1 = bench_now();
+	calls = bench_sc_delta(&sc, c0, bench_sc_read(&sc));
 	pthread_join(t, NULL);
 	if (pp.err)
 		bench_die("gmp.ko: ponger failed (%d)", pp.err);
@@ -134,11 +141,12 @@ static double run_futex(long rounds)
 {
 	pthread_t t;
 	int64_t t0, t1;
-	long i;
+	long i, c0;
 
 	if (pthread_create(&t, NULL, futex_ponger, &rounds))
 		bench_die("pthread_create failed");
 	usleep(10000);	/* let the ponger reach its first wait */
+	c0 = bench_sc_read(&sc);
 	t0 = bench_now();
 	for (i = 0; i < rounds; i++) {
 		__atomic_store_n(&turn, 1, __ATOMIC_RELEASE);
@@ -146,6 +154,7 @@ static double run_futex(long rounds)
 		futex_wait_while(&turn, 1);
 	}
 	t1 = bench_now();
+	calls = bench_sc_delta(&sc, c0, bench_sc_read(&sc));
 	pthread_join(t, NULL);
 	return (double)(t1 - t0) / rounds;
 }
@@ -153,7 +162,11 @@ static double run_futex(long rounds)
 int main(int argc, char **argv)
 {
 	struct bench_args a = bench_parse(argc, argv);
+	int have_sc;
 	double ns;
+
+	/* Before the second thread exists, so that it inherits the counter. */
+	have_sc = bench_sc_open(&sc) == 0;
 
 	if (!strcmp(a.workload, "gmp"))
 		ns = run_gmp(a.iters);
@@ -163,5 +176,16 @@ int main(int argc, char **argv)
 		bench_die("parkwake: gmp or threads, not %s", a.workload);
 	bench_result("parkwake", a.workload, a.nprocs, a.iters, "ns_per_op", ns,
 		     NULL);
+	/*
+	 * Where the time goes: a wait whose wake came first costs a futex
+	 * no syscall (the value already changed) but a gmp park one ioctl
+	 * (it finds the note set and returns).
+	 */
+	if (have_sc && calls >= 0)
+		bench_result("syscalls-parkwake", a.workload, a.nprocs, a.iters,
+			     "syscalls_per_op", (double)calls / a.iters,
+			     "syscalls=%ld", calls);
+	else
+		printf("# syscalls-parkwake: syscall count unavailable\n");
 	return 0;
 }

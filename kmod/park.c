@@ -63,7 +63,10 @@
  * earliest timer in timer0when (Go's p.timer0When); a G adding an earlier
  * timer stores it, fences (A), and calls wakep.  A parking M reads every
  * timer0when behind (B) and sleeps no later than the earliest, so a timer
- * added while it parked is never slept through.
+ * added while it parked is never slept through.  A timer added while no P
+ * was idle woke nobody; it is seen when its P is released: through park
+ * (whose recheck sees it) or through handoffp (sysmon, release, a dead M),
+ * which counts a pending timer as work and starts an M, as Go's does.
  *
  * The note (C): a wake sets the M's note under sched->lock and then wakes the
  * task; the parked M sets TASK_INTERRUPTIBLE (a full barrier) before reading
@@ -328,9 +331,9 @@ static void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
  * @p: the P, taken from its holder or its reservation
  * @wq: where to queue the task to wake
  *
- * Starts an M if P has local work or the global queue has work; starts a
- * spinning M if nobody spins and no P is idle; otherwise idles P.
- * Called with sched->lock held.
+ * Starts an M if P has local work, a timer pending or the global queue has
+ * work; starts a spinning M if nobody spins and no P is idle; otherwise
+ * idles P.  Called with sched->lock held.
  */
 void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq)
 	__must_hold(&s->lock)
@@ -342,7 +345,15 @@ void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq)
 		__gmp_pidleput(s, p);
 		return;
 	}
-	if (!__gmp_runq_empty(p) || s->gq_size) {
+	/*
+	 * A P with a timer pending counts as one with work: Go's handoffp
+	 * wakes an M for it (wakeNetPoller).  Idled, the P's timer would be
+	 * seen by no parked M, whose sleeps were sized before it was added.
+	 * The M parks again at once if the timer is not due, and its park
+	 * sleeps until it.
+	 */
+	if (!__gmp_runq_empty(p) || s->gq_size ||
+	    READ_ONCE(p->kp->timer0when)) {
 		__gmp_startm(s, p, false, wq);
 		return;
 	}
@@ -439,7 +450,8 @@ static void __gmp_acquire_any(struct gmp_sched *s, struct gmp_m *m,
  */
 static int gmp_sleep(struct gmp_m *m, u64 deadline)
 {
-	ktime_t t = ns_to_ktime(deadline);
+	/* Past KTIME_MAX is never (schedule_hrtimeout_range()'s own "never"). */
+	ktime_t t = deadline > KTIME_MAX ? KTIME_MAX : ns_to_ktime(deadline);
 	int ret = 0;
 
 	for (;;) {
@@ -501,7 +513,9 @@ static u64 __gmp_timers_min(struct gmp_sched *s)
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 {
 	bool spinning = a->flags & GMP_PARK_SPINNING;
-	u64 mine = (a->flags & GMP_PARK_DEADLINE) ? a->deadline : 0;
+	bool has_mine = a->flags & GMP_PARK_DEADLINE;
+	/* 0 means "none" below: a deadline of 0 is just long past. */
+	u64 mine = has_mine ? max_t(u64, a->deadline, 1) : 0;
 	u64 now, timers, deadline;
 	int i, ret;
 

@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include "gmp_util.h"
 #include "kselftest_harness.h"
@@ -94,12 +95,16 @@ static void *pong_fn(void *arg)
 TEST_F_TIMEOUT(park, pingpong_100k, 120)
 {
 	struct pong pp = { .g = &self->g, .rounds = 100000, .peer = self->m };
+	struct utsname u;
 	struct gmp_park out;
 	struct gmp_wake w;
 	uint64_t t0, t1;
 	pthread_t t;
 	int p, i;
 
+	/* KASAN and lockdep under emulation: a tenth, or it outlives the timeout. */
+	if (uname(&u) == 0 && strstr(u.release, "debug"))
+		pp.rounds /= 10;
 	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
 	ASSERT_EQ(0, p);
 	ASSERT_EQ(0, pthread_create(&t, NULL, pong_fn, &pp));
@@ -178,7 +183,7 @@ TEST_F(park, wake_before_park)
 /* The P a parking M holds goes back to the idle list, counters follow. */
 TEST_F(park, park_releases_p)
 {
-	struct gmp_parker pk = { .acquire = 1 };
+	struct gmp_parker pk = { .acquire = 1, .linger = 1 };
 	struct gmp_wake w;
 	int n = self->g.prm.nprocs;
 
@@ -194,7 +199,7 @@ TEST_F(park, park_releases_p)
 	ASSERT_EQ(GMP_WOKE_M, w.result);
 	ASSERT_EQ(0, w.p);
 	ASSERT_EQ(pk.m, w.target);
-	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
 	ASSERT_EQ(0, pk.ret);
 	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
 	ASSERT_EQ(0, pk.out.p);
@@ -202,6 +207,7 @@ TEST_F(park, park_releases_p)
 	ASSERT_EQ(n - 1, NPIDLE(&self->g));
 	ASSERT_EQ(0, NMIDLE(&self->g));
 	ASSERT_EQ(pk.m, *GMP_P_FIELD(&self->g, 0, m, int32_t));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
 }
 
 /* Work in the global queue: park returns at once, holding a P. */
@@ -263,6 +269,88 @@ TEST_F(park, park_with_own_ring_work)
 	ASSERT_EQ(p, out.p);
 }
 
+/* ---- wake's results --------------------------------------------------- */
+
+/* A spinning wake: the woken M says so; the caller's nmspinning stays. */
+TEST_F(park, wake_spinning)
+{
+	struct gmp_parker pk = { .linger = 1 };
+	struct gmp_wake w;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	/* wakep: the caller won the CAS of nmspinning 0 -> 1. */
+	__atomic_store_n(gmp_nmspinning(&self->g), 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_SPINNING, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(GMP_PARKED_SPINNING, pk.out.oflags);
+	ASSERT_EQ(w.p, pk.out.p);
+	ASSERT_EQ(1, *gmp_nmspinning(&self->g));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+}
+
+/* No idle P: nothing done, and a spinning wake gives nmspinning back. */
+TEST_F(park, wake_noproc)
+{
+	struct gmp_parker hold[4] = { 0 };
+	struct gmp_wake w;
+	int i, n = self->g.prm.nprocs;
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, NULL));
+	for (i = 0; i < n - 1; i++) {
+		hold[i].acquire = 1;
+		hold[i].gated = 1;
+		ASSERT_EQ(0, gmp_parker_start(&hold[i], &self->g));
+	}
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NPIDLE(&self->g) == 0));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NOPROC, w.result);
+	ASSERT_EQ(GMP_NONE, w.p);
+	__atomic_store_n(gmp_nmspinning(&self->g), 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_SPINNING, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NOPROC, w.result);
+	ASSERT_EQ(0, *gmp_nmspinning(&self->g));
+	/* A specific P that is held: NOPROC too. */
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_PROC, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NOPROC, w.result);
+	gmp_inst_close(&self->g);
+	for (i = 0; i < n - 1; i++) {
+		__atomic_store_n(&hold[i].gate, 1, __ATOMIC_RELEASE);
+		ASSERT_EQ(0, gmp_parker_join(&hold[i]));
+	}
+}
+
+/* GMP_WAKE_PROC hands over the P asked for; no idle M: it is reserved. */
+TEST_F(park, wake_proc_and_newm)
+{
+	struct gmp_parker pk = { .linger = 1 };
+	struct gmp_wake w;
+	int n = self->g.prm.nprocs, want = n - 1;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_PROC, want, 0, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(want, w.p);
+	ASSERT_EQ(pk.m, w.target);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(want, pk.out.p);
+	ASSERT_EQ(n - 1, NPIDLE(&self->g));
+	if (n > 1) {
+		/* Nobody parked now: the next wake reserves a P for a new M. */
+		ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, &w));
+		ASSERT_EQ(GMP_WOKE_NEWM, w.result);
+		ASSERT_EQ(GMP_NONE, w.target);
+		ASSERT_NE(GMP_NONE, w.p);
+		ASSERT_EQ(n - 2, NPIDLE(&self->g));
+		ASSERT_EQ(GMP_NONE, *GMP_P_FIELD(&self->g, w.p, m, int32_t));
+		ASSERT_EQ(GMP_P_RUNNING, *gmp_p_status(&self->g, w.p));
+	}
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+}
+
 /* ---- deadline ------------------------------------------------------------ */
 
 TEST_F(park, deadline_past)
@@ -277,6 +365,43 @@ TEST_F(park, deadline_past)
 	ASSERT_NE(GMP_NONE, out.p);
 	ASSERT_EQ(self->g.prm.nprocs - 1, NPIDLE(&self->g));
 	ASSERT_EQ(0, NMIDLE(&self->g));
+}
+
+/* A deadline of 0 is long past too, not "no deadline" (it once slept). */
+TEST_F(park, deadline_zero)
+{
+	struct gmp_parker pk = { .flags = GMP_PARK_DEADLINE, .deadline = 0 };
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, pk.out.result);
+	ASSERT_NE(GMP_NONE, pk.out.p);
+}
+
+/*
+ * GMP_FEAT_TIMERS: park sleeps no later than the earliest timer0when of any
+ * P, and comes back with a P to run it.
+ */
+TEST_F(park, sleeps_until_earliest_timer)
+{
+	int n = self->g.prm.nprocs;
+	uint64_t *tw = GMP_P_FIELD(&self->g, n - 1, timer0when, uint64_t);
+	uint64_t t0 = gmp_mono_ns();
+	struct gmp_park out;
+
+	ASSERT_TRUE(self->g.prm.features & GMP_FEAT_TIMERS);
+	__atomic_store_n(tw, t0 + 20 * 1000000ull, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_LE(t0 + 20 * 1000000ull, gmp_mono_ns());
+	ASSERT_EQ(GMP_PARKED_TIMEOUT, out.result);
+	ASSERT_NE(GMP_NONE, out.p);
+	/* A due timer: park returns at once, with a P, as for work. */
+	ASSERT_EQ(0, gmp_park(&self->g, self->m, 0, 0, &out));
+	ASSERT_EQ(GMP_PARKED_WORK, out.result);
+	ASSERT_NE(GMP_NONE, out.p);
+	__atomic_store_n(tw, 0, __ATOMIC_SEQ_CST);
 }
 
 TEST_F(park, deadline_sleeps_then_times_out)

@@ -222,6 +222,34 @@ TEST_F(sysmon, syscall_retake_idle)
 	ASSERT_NE(GMP_NONE, p);
 }
 
+/*
+ * A P retaken from a system call with a timer pending (and no G) goes to a
+ * parked M, as Go's handoffp wakes one for a timer: idled, it would be
+ * seen by no M, all asleep with sleeps sized before the timer was added.
+ */
+TEST_F(sysmon, syscall_retake_with_timer)
+{
+	struct gmp_parker pk = { .linger = 1 };
+	uint64_t *tw;
+	int p;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	tw = GMP_P_FIELD(&self->g, p, timer0when, uint64_t);
+	/* A G on P adds a timer an hour away, then blocks in a call. */
+	__atomic_store_n(tw, gmp_mono_ns() + 3600ull * 1000000000ull,
+			 __ATOMIC_SEQ_CST);
+	enter_syscall(&self->g, p, self->m);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.done));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(p, pk.out.p);
+	ASSERT_FALSE(exit_syscall(&self->g, p, self->m));
+	__atomic_store_n(tw, 0, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+}
+
 /* A held P whose schedtick does not move gets its preempt word set. */
 TEST_F(sysmon, preempt_request)
 {

@@ -25,7 +25,7 @@ struct gmpbench_kstats {
 	int n;
 	char name[GMPBENCH_NSTATS][16];
 	long val[GMPBENCH_NSTATS];
-	long total;		/* their sum: the gmp.ko calls so far, or -1 */
+	long total;		/* the gmp.ko calls so far (sum of the ioctl counters), or -1 */
 };
 
 static inline void gmpbench_kstats(struct gmpbench_kstats *k)
@@ -54,7 +54,9 @@ static inline void gmpbench_kstats(struct gmpbench_kstats *k)
 		snprintf(k->name[k->n], sizeof(k->name[0]), "%.*s",
 			 (int)(eq - name), name);
 		k->val[k->n] = strtol(eq + 1, &at, 10);
-		k->total += k->val[k->n];
+		/* Sysmon's own actions, not calls from the process. */
+		if (strcmp(k->name[k->n], "retake") && strcmp(k->name[k->n], "preempt"))
+			k->total += k->val[k->n];
 		k->n++;
 	}
 }
@@ -74,7 +76,9 @@ static inline void gmpbench_calls_start(struct gmpbench_calls *c)
 /*
  * Print "syscalls-<what>" for @ops operations since gmpbench_calls_start():
  * every syscall the process made (all threads), and beside it how many of
- * them were gmp.ko calls, counter by counter (gmpko_stats=park:N,wake:N...).
+ * them were gmp.ko calls (gmpko_calls=) and every counter that moved
+ * (gmpko_stats=park:N,wake:N,...; retake and preempt there count sysmon's
+ * actions in the kernel, not calls).
  */
 static inline void gmpbench_calls_report(struct gmpbench_calls *c,
 					 const char *workload, long ops)

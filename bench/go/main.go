@@ -25,11 +25,16 @@ var (
 )
 
 func result(wl, metric string, value float64, extra string) {
+	resultOps(wl, iters, metric, value, extra)
+}
+
+// resultOps: a result over @ops operations where they are not ITERS.
+func resultOps(wl string, ops int, metric string, value float64, extra string) {
 	if extra != "" {
 		extra = " " + extra
 	}
 	fmt.Printf("BENCH workload=%s impl=go nprocs=%d iters=%d metric=%s value=%.6g%s\n",
-		wl, nprocs, iters, metric, value, extra)
+		wl, nprocs, ops, metric, value, extra)
 }
 
 func die(format string, a ...interface{}) {

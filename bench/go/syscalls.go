@@ -106,5 +106,5 @@ func reportSyscalls(wl string, ops int, n int64) {
 		fmt.Printf("# %s: syscall count unavailable (perf tracepoint raw_syscalls:sys_enter)\n", wl)
 		return
 	}
-	result(wl, "syscalls_per_op", float64(n)/float64(ops), fmt.Sprintf("syscalls=%d", n))
+	resultOps(wl, ops, "syscalls_per_op", float64(n)/float64(ops), fmt.Sprintf("syscalls=%d", n))
 }

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The M limit (Go's maxmcount, GMP_MAX_M = 10000): that many live threads
+ * register, the next one gets EAGAIN; a registered thread that exits is
+ * reaped so that a new one can take its place; an unregistered id is free
+ * at once.  Then all of them exit and the instance is freed with 10000
+ * dead Ms in it.
+ */
+#include <linux/futex.h>
+#include <pthread.h>
+#include <limits.h>
+#include "gmp_util.h"
+#include "kselftest_harness.h"
+
+static void futex_wait(volatile uint32_t *w, uint32_t val)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(volatile uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+struct pool {
+	struct gmp_inst *g;
+	volatile uint32_t go_home;	/* everybody exits */
+	volatile uint32_t victim_go;	/* the victim exits */
+	volatile uint32_t registered;
+	volatile uint32_t failed;
+	volatile uint32_t exited;
+	volatile int last_err;
+};
+
+struct member {
+	struct pool *pool;
+	volatile uint32_t *leave;	/* exit when non-zero (default go_home) */
+	int unreg;		/* unregister before exiting */
+	uint32_t m;
+};
+
+static void *member_fn(void *arg)
+{
+	struct member *me = arg;
+	struct pool *pl = me->pool;
+	volatile uint32_t *w = me->leave ? me->leave : &pl->go_home;
+	int ret = gmp_register(pl->g, &me->m);
+
+	if (ret) {
+		pl->last_err = ret;
+		__atomic_fetch_add(&pl->failed, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	__atomic_fetch_add(&pl->registered, 1, __ATOMIC_SEQ_CST);
+	while (!*w)
+		futex_wait(w, 0);
+	if (me->unreg)
+		gmp_unregister(pl->g, me->m);
+	__atomic_fetch_add(&pl->exited, 1, __ATOMIC_SEQ_CST);
+	return NULL;	/* the others exit still registered */
+}
+
+/*
+ * Send every member waiting on go_home home, 64 at a time: 10000 threads
+ * made runnable at once starve the kernel's own workers for long enough,
+ * under emulation, to trip the workqueue watchdog.
+ */
+static void go_home(struct pool *pl, uint32_t members)
+{
+	uint32_t done;
+
+	__atomic_store_n(&pl->go_home, 1, __ATOMIC_SEQ_CST);
+	while ((done = __atomic_load_n(&pl->exited, __ATOMIC_SEQ_CST)) <
+	       members) {
+		syscall(SYS_futex, &pl->go_home, FUTEX_WAKE_PRIVATE, 64, NULL,
+			NULL, 0);
+		for (int i = 0; i < 1000 && pl->exited < done + 64 &&
+		     pl->exited < members; i++)
+			usleep(1000);
+	}
+}
+
+/* One thread that registers and reports, then stays until go_home. */
+static int one_more(struct pool *pl, pthread_attr_t *attr, struct member *me,
+		    pthread_t *t)
+{
+	uint32_t reg = pl->registered, fail = pl->failed;
+
+	if (pthread_create(t, attr, member_fn, me))
+		return -1000;
+	while (pl->registered == reg && pl->failed == fail)
+		usleep(100);
+	return pl->failed != fail ? pl->last_err : 0;
+}
+
+static long threads_of(struct gmp_inst *g)
+{
+	char text[1024];
+
+	if (gmp_schedtrace(g, text, sizeof(text), 0))
+		return -1;
+	return gmp_trace_val(text, "threads");
+}
+
+static long read_long(const char *path)
+{
+	char buf[32] = { 0 };
+	int fd = open(path, O_RDONLY);
+	long v = -1;
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) > 0)
+			v = strtol(buf, NULL, 10);
+		close(fd);
+	}
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%ld\n", v);
+	ret = write(fd, buf, strlen(buf)) > 0 ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+#define THREADS_MAX	"/proc/sys/kernel/threads-max"
+
+FIXTURE(mlimit) {
+	struct gmp_inst g;
+	long threads_max;
+};
+
+FIXTURE_SETUP(mlimit)
+{
+	/* The kernel's default for a 1 GiB VM is below 10000 threads. */
+	self->threads_max = read_long(THREADS_MAX);
+	if (self->threads_max < GMP_MAX_M + 100 &&
+	    write_long(THREADS_MAX, GMP_MAX_M + 1000))
+		SKIP(return, "cannot raise %s (not root?)", THREADS_MAX);
+	ASSERT_EQ(0, gmp_inst_open(&self->g, 2, 0));
+}
+
+FIXTURE_TEARDOWN(mlimit)
+{
+	gmp_inst_close(&self->g);
+	if (self->threads_max > 0)
+		write_long(THREADS_MAX, self->threads_max);
+}
+
+#define N	(GMP_MAX_M - 1)		/* members; main's M makes GMP_MAX_M */
+
+TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 240)
+{
+	static struct member mem[N + 8];
+	static pthread_t t[N + 8];
+	struct pool pl = { .g = &self->g };
+	static volatile uint32_t unreg_go;
+	pthread_attr_t attr;
+	uint64_t t0 = gmp_mono_ns();
+	uint32_t mainm;
+	int i, x = N;
+
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN));
+	ASSERT_EQ(0, gmp_register(&self->g, &mainm));
+	for (i = 0; i < N; i++) {
+		mem[i].pool = &pl;
+		mem[i].leave = i == 100 ? &pl.victim_go :
+			       i == 200 ? &unreg_go : NULL;
+		mem[i].unreg = i == 200;
+		if (pthread_create(&t[i], &attr, member_fn, &mem[i]))
+			break;
+	}
+	if (i < N) {
+		/* Not the module's doing: the VM (a debug kernel) is full. */
+		ASSERT_TRUE(GMP_WAIT_UNTIL(pl.registered + pl.failed == i));
+		pl.victim_go = unreg_go = 1;
+		futex_wake_all(&pl.victim_go);
+		futex_wake_all(&unreg_go);
+		go_home(&pl, pl.registered);
+		SKIP(return, "this VM runs only %d threads", i);
+	}
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pl.registered + pl.failed == N));
+	ASSERT_EQ(0, pl.failed) TH_LOG("first error %d", pl.last_err);
+	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
+	TH_LOG("%d Ms registered in %.1f s", GMP_MAX_M, (gmp_mono_ns() - t0) / 1e9);
+
+	/* Full: the next one is refused, and nothing is reaped (all alive). */
+	mem[x] = (struct member){ .pool = &pl };
+	ASSERT_EQ(-EAGAIN, one_more(&pl, &attr, &mem[x], &t[x]));
+	ASSERT_EQ(0, pthread_join(t[x], NULL));
+	x++;
+
+	/* Member 100 exits without unregistering: reaped, its id reused. */
+	pl.victim_go = 1;
+	futex_wake_all(&pl.victim_go);
+	ASSERT_EQ(0, pthread_join(t[100], NULL));
+	mem[x] = (struct member){ .pool = &pl };
+	ASSERT_EQ(0, one_more(&pl, &attr, &mem[x], &t[x]));
+	ASSERT_EQ(mem[100].m, mem[x].m);
+	x++;
+	mem[x] = (struct member){ .pool = &pl };
+	ASSERT_EQ(-EAGAIN, one_more(&pl, &attr, &mem[x], &t[x]));
+	ASSERT_EQ(0, pthread_join(t[x], NULL));
+	x++;
+	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
+
+	/* Member 200 unregisters: its id is free at once. */
+	unreg_go = 1;
+	futex_wake_all(&unreg_go);
+	ASSERT_EQ(0, pthread_join(t[200], NULL));
+	mem[x] = (struct member){ .pool = &pl };
+	ASSERT_EQ(0, one_more(&pl, &attr, &mem[x], &t[x]));
+	ASSERT_EQ(mem[200].m, mem[x].m);
+	x++;
+	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
+
+	/* Everybody exits registered; the release frees 10000 dead Ms. */
+	go_home(&pl, pl.registered);
+	for (i = 0; i < x; i++) {
+		if (i != 100 && i != 200 && i != N && i != N + 2)
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+	}
+	TH_LOG("done in %.1f s", (gmp_mono_ns() - t0) / 1e9);
+}
+
+TEST_HARNESS_MAIN
