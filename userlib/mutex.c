@@ -154,7 +154,10 @@ static int ncpu(void)
 	int v = load_relaxed(&n);
 
 	if (!v) {
+		int saved = errno;
+
 		v = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		errno = saved;
 		if (v < 1)
 			v = 1;
 		store_relaxed(&n, v);
