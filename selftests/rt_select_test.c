@@ -84,9 +84,9 @@ static int fairness(void *arg)
 	return 0;
 }
 
-TEST(select_fairness_blocking)
+TEST_F(rt, select_fairness_blocking)
 {
-	ASSERT_EQ(0, rt_run(1, fairness, (void *)true));
+	ASSERT_EQ(0, rt_run(variant->nprocs, fairness, (void *)true));
 	RT_ASSERT_CLEAN();
 	TH_LOG("case 0: %ld, case 1: %ld", chosen[0], chosen[1]);
 	ASSERT_EQ(NFAIR, chosen[0] + chosen[1]);
@@ -94,9 +94,9 @@ TEST(select_fairness_blocking)
 	ASSERT_GE(chosen[1], NFAIR * 4 / 10);
 }
 
-TEST(select_fairness_default)
+TEST_F(rt, select_fairness_default)
 {
-	ASSERT_EQ(0, rt_run(1, fairness, (void *)false));
+	ASSERT_EQ(0, rt_run(variant->nprocs, fairness, (void *)false));
 	RT_ASSERT_CLEAN();
 	TH_LOG("case 0: %ld, case 1: %ld", chosen[0], chosen[1]);
 	ASSERT_GE(chosen[0], NFAIR * 4 / 10);
