@@ -58,18 +58,18 @@
 
 #define MAXELEMSIZE	(1 << 16)	/* Go's limit too */
 
-void gmprt_chan_lock_slow(struct gmprt_chan *c)
+void gmprt_lock_slow(spinlock_t *l)
 {
 	int spins = 0;
 
 	for (;;) {
-		while (load_relaxed(&c->lock.v)) {
+		while (load_relaxed(&l->v)) {
 			if (++spins < 128)
 				__builtin_ia32_pause();
 			else
 				sched_yield();
 		}
-		if (spin_trylock(&c->lock))
+		if (spin_trylock(l))
 			return;
 	}
 }

@@ -48,15 +48,11 @@ struct gmprt_chan {
 /*
  * The channel lock: held for a few dozen instructions, and across a
  * gopark only until the parking G is off its stack.  It spins, then yields
- * the thread (the holder may be an M the host descheduled: 4 Ps on 2 CPUs).
+ * the thread (lock_yield).
  */
-void gmprt_chan_lock_slow(struct gmprt_chan *c);
-
 static inline void chan_lock(struct gmprt_chan *c)
 {
-	if (likely(spin_trylock(&c->lock)))
-		return;
-	gmprt_chan_lock_slow(c);
+	lock_yield(&c->lock);
 }
 
 static inline void chan_unlock(struct gmprt_chan *c)

@@ -87,7 +87,7 @@ static void semacquire(struct mutex *mu, bool lifo)
 	if (cansemacquire(&mu->sema))
 		return;
 	for (;;) {
-		spin_lock(&mu->lock);
+		lock_yield(&mu->lock);
 		/* Count ourselves before the last look: pairs with semrelease. */
 		__atomic_fetch_add(&mu->nwait, 1, __ATOMIC_SEQ_CST);
 		if (cansemacquire(&mu->sema)) {
@@ -126,7 +126,7 @@ static void semrelease(struct mutex *mu, bool handoff)
 	__atomic_fetch_add(&mu->sema, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&mu->nwait, __ATOMIC_SEQ_CST))
 		return;
-	spin_lock(&mu->lock);
+	lock_yield(&mu->lock);
 	w = mu->head;
 	if (!w) {
 		spin_unlock(&mu->lock);
@@ -165,8 +165,12 @@ static int ncpu(void)
 	return v;
 }
 
-/* Go's sync_runtime_canSpin. */
-static bool canspin(int iter)
+/*
+ * Go's sync_runtime_canSpin.  Not inlined: lockslow calls it again after a
+ * park, maybe on another thread, and must not reuse a thread-local address
+ * (getm()) computed before.
+ */
+static __attribute__((noinline)) bool canspin(int iter)
 {
 	struct p *pp;
 

@@ -249,9 +249,28 @@ int gmprt_runtimers_all(int64_t now);
 
 /* ---- channels, select, mutex, timers (chan.c, select.c, mutex.c, time.c) ---- */
 
+/*
+ * A spinlock that, after a while, yields the thread: its holder may be an
+ * M the host descheduled (more Ms than CPUs), and spinning on would burn
+ * the rest of our time slice.  For locks held across a gopark (until the
+ * unlockf) and by timer runners.  chan.c.
+ */
+void gmprt_lock_slow(spinlock_t *l);
+
+static inline void lock_yield(spinlock_t *l)
+{
+	if (likely(spin_trylock(l)))
+		return;
+	gmprt_lock_slow(l);
+}
+
 /* time.c: a timer function readies its G through this, so that Gs whose
  * timers are due together run in deadline order. */
 void gmprt_timer_goready(struct gmprt_g *gp);
+/* time.c: gmprt_addtimer() without the wakep, for a caller holding locks;
+ * true: call gmprt_wakep() once they are dropped. */
+bool gmprt_addtimer_nowake(struct gmprt_g *gp, int64_t when,
+			   void (*f)(struct gmprt_g *));
 
 /* select.c: Go's selectgo; @deadline (ns, 0: none) makes it give up with
  * -ETIMEDOUT.  Return: the case done, -EAGAIN (!@block), -ETIMEDOUT. */

@@ -103,19 +103,24 @@ static bool selparkcommit(g_t *gp, void *arg)
 	const int *lockorder = sp->lockorder;
 	struct gmprt_chan *lastc, *prev = NULL, *c;
 	int i, n = sp->n;
+	bool wake = false;
 
+	/* Armed before the first unlock: a G woken by a channel must find
+	 * its timer in the heap (to cancel it), never arriving later. */
 	if (sp->deadline)
-		gmprt_addtimer(gp, sp->deadline, selecttimeout);
-	if (!n)
-		return true;
-	lastc = casechan(cases, lockorder, n - 1);
-	for (i = 0; i < n - 1; i++) {
-		c = casechan(cases, lockorder, i);
-		if (c != prev && c != lastc)
-			chan_unlock(c);
-		prev = c;
+		wake = gmprt_addtimer_nowake(gp, sp->deadline, selecttimeout);
+	if (n) {
+		lastc = casechan(cases, lockorder, n - 1);
+		for (i = 0; i < n - 1; i++) {
+			c = casechan(cases, lockorder, i);
+			if (c != prev && c != lastc)
+				chan_unlock(c);
+			prev = c;
+		}
+		chan_unlock(lastc);
 	}
-	chan_unlock(lastc);
+	if (wake)
+		gmprt_wakep();	/* no syscall with the channels locked */
 	return true;
 }
 

@@ -95,16 +95,18 @@ static void publish(struct p *pp)
 }
 
 /*
- * gmprt_addtimer() - run @f(@gp) on g0 at @when (CLOCK_MONOTONIC ns), on
- * the current M's P's heap.  Only with a P (from a G, or on g0).
+ * gmprt_addtimer_nowake() - gmprt_addtimer() for a caller that holds locks
+ * (select's unlockf holds its channels): it must not make a system call.
+ * Return: true if the caller must call gmprt_wakep() once it has dropped
+ * them (the timer is its P's earliest: an M may have to wake for it).
  */
-void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
+bool gmprt_addtimer_nowake(g_t *gp, int64_t when, void (*f)(g_t *))
 {
 	struct p *pp = getm()->p;
 	struct timers *ts = &pp->timers;
 	bool earliest;
 
-	spin_lock(&ts->lock);
+	lock_yield(&ts->lock);
 	if (ts->n == ts->cap) {
 		int cap = ts->cap ? 2 * ts->cap : 16;
 		g_t **h = realloc(ts->heap, cap * sizeof(*h));
@@ -124,7 +126,16 @@ void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
 	if (earliest)
 		publish(pp);
 	spin_unlock(&ts->lock);
-	if (earliest)
+	return earliest;
+}
+
+/*
+ * gmprt_addtimer() - run @f(@gp) on g0 at @when (CLOCK_MONOTONIC ns), on
+ * the current M's P's heap.  Only with a P (from a G, or on g0).
+ */
+void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
+{
+	if (gmprt_addtimer_nowake(gp, when, f))
 		gmprt_wakep();	/* fences (A) first */
 }
 
@@ -142,7 +153,7 @@ bool gmprt_deltimer(g_t *gp)
 	if (!pp)
 		return false;
 	ts = &pp->timers;
-	spin_lock(&ts->lock);
+	lock_yield(&ts->lock);
 	if (gp->timer.pp == pp && gp->timer.idx >= 0) {
 		heap_remove(ts, gp->timer.idx);
 		publish(pp);
@@ -231,7 +242,7 @@ static int runtimers(struct p *pp, int64_t now)
 		f(gp);
 		__atomic_fetch_sub(&gp->timer.running, 1, __ATOMIC_RELEASE);
 		ran++;
-		spin_lock(&ts->lock);
+		lock_yield(&ts->lock);
 	}
 	spin_unlock(&ts->lock);
 	return ran;
