@@ -297,7 +297,7 @@ int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns)
 	}
 	if (__builtin_add_overflow(gmprt_now(), ns, &deadline))
 		deadline = INT64_MAX;
-	r = gmprt_selectgo(&k, 1, true, deadline);
+	r = gmprt_selectgo(gp, &k, 1, true, deadline);
 	return r == 0 ? k.err : r;
 }
 

@@ -272,10 +272,11 @@ void gmprt_timer_goready(struct gmprt_g *gp);
 bool gmprt_addtimer_nowake(struct gmprt_g *gp, int64_t when,
 			   void (*f)(struct gmprt_g *));
 
-/* select.c: Go's selectgo; @deadline (ns, 0: none) makes it give up with
- * -ETIMEDOUT.  Return: the case done, -EAGAIN (!@block), -ETIMEDOUT. */
-int gmprt_selectgo(struct gmprt_select_case *cases, int n, bool block,
-		   int64_t deadline);
+/* select.c: Go's selectgo for the calling G @gp; @deadline (ns, 0: none)
+ * makes it give up with -ETIMEDOUT.
+ * Return: the case done, -EAGAIN (!@block), -ETIMEDOUT. */
+int gmprt_selectgo(struct gmprt_g *gp, struct gmprt_select_case *cases, int n,
+		   bool block, int64_t deadline);
 
 /* gopark's unlockf for a spinlock: the common case. */
 bool gmprt_unlock_spin(g_t *gp, void *lock);

@@ -163,12 +163,14 @@ static void sortlockorder(const struct gmprt_select_case *cases, int *order, int
 }
 
 /*
- * gmprt_selectgo() - Go's selectgo over @cases[0..n); see the top of the
- * file.  @deadline: CLOCK_MONOTONIC ns after which it gives up, or 0.
+ * gmprt_selectgo() - Go's selectgo over @cases[0..n) for @gp, the calling
+ * G (passed, not read from the thread: the caller may have switched
+ * threads since it looked); see the top of the file.  @deadline:
+ * CLOCK_MONOTONIC ns after which it gives up, or 0.
  * Return: the index of the case done (its err set); -EAGAIN if none was
  * ready and !@block; -ETIMEDOUT at the deadline; -EINVAL, -ENOMEM.
  */
-int gmprt_selectgo(struct gmprt_select_case *cases, int n, bool block,
+int gmprt_selectgo(g_t *gp, struct gmprt_select_case *cases, int n, bool block,
 		   int64_t deadline)
 {
 	int orderbuf[2 * SELECT_STACKCASES] = { 0 }, *pollorder, *lockorder;
@@ -177,7 +179,7 @@ int gmprt_selectgo(struct gmprt_select_case *cases, int n, bool block,
 	struct gmprt_chan *c;
 	void *scratch = NULL;
 	struct selpark sp;
-	g_t *gp = getm()->curg, *wg;
+	g_t *wg;
 	int i, j, norder = 0, casi;
 
 	if (n < 0 || n > SELECT_MAXCASES)
@@ -314,5 +316,5 @@ int gmprt_select(struct gmprt_select_case *cases, int n, bool block)
 	g_t *gp = gmprt_mustg("gmprt_select");
 
 	chan_safepoint(gp->m);
-	return gmprt_selectgo(cases, n, block, 0);
+	return gmprt_selectgo(gp, cases, n, block, 0);
 }
