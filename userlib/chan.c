@@ -6,9 +6,10 @@
  * ========
  * A channel is a small spinlock, a ring buffer of dataqsiz values and two
  * FIFO wait queues of sudogs: Gs blocked sending and Gs blocked receiving.
- * At most one of the two queues is non-empty, and a non-empty receive queue
- * means the buffer is empty, a non-empty send queue that it is full (or
- * that there is none).  Every operation is Go's:
+ * Waiting receivers mean the buffer is empty, waiting senders that it is
+ * full (or that there is none), so only one queue has live waiters (but
+ * for one select that both sends and receives on the channel).  Every
+ * operation is Go's:
  *
  *   send     closed -> -EPIPE; a receiver waits -> copy the value straight
  *            into it (its sudog names where) and ready it; room in the
@@ -269,10 +270,12 @@ int gmprt_chan_recv(gmprt_chan *c, void *elem)
 	return chanrecv(gp, c, elem, true);
 }
 
+/* The try forms are safe points too: a G polling in a loop must yield. */
 int gmprt_chan_trysend(gmprt_chan *c, const void *elem)
 {
 	g_t *gp = gmprt_mustg("gmprt_chan_trysend");
 
+	chan_safepoint(gp->m);
 	return chansend(gp, c, elem, false);
 }
 
@@ -280,6 +283,7 @@ int gmprt_chan_tryrecv(gmprt_chan *c, void *elem)
 {
 	g_t *gp = gmprt_mustg("gmprt_chan_tryrecv");
 
+	chan_safepoint(gp->m);
 	return chanrecv(gp, c, elem, false);
 }
 
