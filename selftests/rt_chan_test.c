@@ -384,6 +384,39 @@ TEST(nonblocking_and_odd_channels)
 	RT_ASSERT_CLEAN();
 }
 
+/*
+ * One P: main polls with tryrecv and never blocks, while the G that will
+ * send waits in runnext.  Only sysmon's request to yield, honoured at the
+ * try forms' safe point, lets it run (else: a hang, and the timeout).
+ */
+static gmprt_chan *pollc;
+
+static void send_to_poller(void *arg)
+{
+	long v = 12;
+
+	GCHECK(gmprt_chan_send(pollc, &v) == 0);
+}
+
+static int poller(void *arg)
+{
+	long v = 0;
+	int r;
+
+	pollc = gmprt_chan_make(sizeof(long), 1);
+	gmprt_go(send_to_poller, NULL);
+	while ((r = gmprt_chan_tryrecv(pollc, &v)) == -EAGAIN)
+		;
+	GCHECK(r == 0 && v == 12);
+	return 0;
+}
+
+TEST(polling_with_tryrecv_lets_others_run)
+{
+	ASSERT_EQ(0, rt_run(1, poller, NULL));
+	RT_ASSERT_CLEAN();
+}
+
 /* ---- many senders, many receivers --------------------------------------- */
 
 #define NSIDE 4
