@@ -91,9 +91,13 @@ $(B)/selftests/%: selftests/%.c $(TEST_HDRS) $(B)/libgmprt.a | $(KSELFTEST)
 $(KSELFTEST):
 	@qemu/deps.sh source
 
-demo: $(B)/gmp-demo
+demo: $(B)/gmp-demo $(B)/gmp-threadring
 $(B)/gmp-demo: examples/demo.c $(B)/libgmprt.a
 	$(CC) $(USER_CFLAGS) -static -o $@ $< $(B)/libgmprt.a -lpthread
+$(B)/gmp-threadring: examples/threadring.c $(B)/libgmprt.a
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(B)/libgmprt.a -lpthread
+# rt_chan_test runs the example's threadring().
+$(B)/selftests/rt_chan_test: examples/threadring.c
 
 $(B)/gmp-timeout: qemu/gmp-timeout.c
 	@mkdir -p $(dir $@)

@@ -137,35 +137,50 @@ typedef struct gmprt_mutex {
 } gmprt_mutex;
 #define GMPRT_MUTEX_INIT { { 0 } }
 
+/* Go's sync.Mutex: not recursive, no owner; a waiter is never overtaken
+ * forever (starvation mode after 1 ms). */
 GMPRT_API void gmprt_mutex_init(gmprt_mutex *mu);
 /* Block the G (not the thread) until @mu is held.  Only from a G. */
 GMPRT_API void gmprt_mutex_lock(gmprt_mutex *mu);
-/* Return: true if it took @mu. */
+/* Return: true if it took @mu.  Never blocks. */
 GMPRT_API bool gmprt_mutex_trylock(gmprt_mutex *mu);
-/* Unlocking an unlocked mutex is fatal. */
+/* Unlocking an unlocked mutex is fatal.  Only from a G (it may wake one). */
 GMPRT_API void gmprt_mutex_unlock(gmprt_mutex *mu);
 
 /* ---- channels ---------------------------------------------------------- */
 
 typedef struct gmprt_chan gmprt_chan;
 
-/* A channel of @elemsize-byte values, @cap of them buffered (0: unbuffered).
+/*
+ * Channels are Go's (see docs/runtime.md), with errors for panics.  A NULL
+ * channel is Go's nil channel: send and receive on it block forever, the
+ * try forms say -EAGAIN, a select case on it is never ready.  Every call
+ * but make, free, len and cap is only from a G (those that do not block
+ * may wake a G, which goes to the caller's P).
+ */
+
+/* A channel of @elemsize-byte values (0 allowed, below 64 KiB), @cap of
+ * them buffered (0: unbuffered).
  * Return: the channel, or NULL (errno ENOMEM or EINVAL). */
 GMPRT_API gmprt_chan *gmprt_chan_make(size_t elemsize, size_t cap);
 /* Free a channel no G uses any more. */
 GMPRT_API void gmprt_chan_free(gmprt_chan *c);
-/* Send *@elem.  Return: 0; -EPIPE if @c is closed.  Only from a G. */
+/* Send *@elem (NULL: the zero value).  Return: 0; -EPIPE if @c is closed,
+ * or is closed while the send waits.  Only from a G. */
 GMPRT_API int gmprt_chan_send(gmprt_chan *c, const void *elem);
 /* Receive into @elem (may be NULL).  Return: 0; -EPIPE once @c is closed
  * and drained (@elem zeroed).  Only from a G. */
 GMPRT_API int gmprt_chan_recv(gmprt_chan *c, void *elem);
-/* Without blocking.  Return: 0; -EAGAIN if it would block; -EPIPE. */
+/* Without blocking.  Return: 0; -EAGAIN if it would block; -EPIPE.
+ * Only from a G. */
 GMPRT_API int gmprt_chan_trysend(gmprt_chan *c, const void *elem);
 GMPRT_API int gmprt_chan_tryrecv(gmprt_chan *c, void *elem);
-/* Receive, waiting at most @ns.  Return: 0; -ETIMEDOUT; -EPIPE. */
+/* Receive, waiting at most @ns (<= 0: not at all).
+ * Return: 0; -ETIMEDOUT; -EPIPE.  Only from a G. */
 GMPRT_API int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns);
-/* Close: receivers drain what is buffered, then get -EPIPE.
- * Return: 0; -EPIPE if already closed. */
+/* Close: every waiter wakes; receivers drain what is buffered, then get
+ * -EPIPE; senders get -EPIPE.
+ * Return: 0; -EPIPE if already closed; -EINVAL if @c is NULL.  Only from a G. */
 GMPRT_API int gmprt_chan_close(gmprt_chan *c);
 GMPRT_API size_t gmprt_chan_len(gmprt_chan *c);
 GMPRT_API size_t gmprt_chan_cap(gmprt_chan *c);
@@ -183,9 +198,12 @@ struct gmprt_select_case {
 /*
  * gmprt_select() - Go's select: wait until one case can proceed and do it,
  * choosing uniformly at random among ready cases.  With @block false it is
- * a select with a default case.
+ * a select with a default case.  A send case on a closed channel is ready,
+ * and fails (err -EPIPE).  n == 0 with @block waits forever.
  * Return: the index of the case done; -EAGAIN if none was ready and @block
- * is false.  Only from a G.
+ * is false; -EINVAL if @n is not in 0..65536 or a dir is neither
+ * GMPRT_SEND nor GMPRT_RECV; -ENOMEM (more than 8 cases need memory).
+ * Only from a G.
  */
 GMPRT_API int gmprt_select(struct gmprt_select_case *cases, int n, bool block);
 

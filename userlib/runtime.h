@@ -75,6 +75,7 @@ struct gtimer {
 	int idx;			/* in its P's heap, or -1 */
 	struct p *pp;			/* whose heap */
 	void (*f)(struct gmprt_g *gp);	/* runs on g0, with a P, when due */
+	uint32_t running;		/* calls of f in flight (deltimer waits) */
 };
 
 /* A P's timers: a binary min-heap by when (Go's p.timers). */
@@ -107,6 +108,9 @@ struct gmprt_g {
 	void *waitsel;
 	int waitcase;
 	struct gtimer timer;
+	/* ---- channels and select (chan.c, select.c) ---- */
+	void *param;			/* Go's g.param: the sudog that woke it */
+	uint32_t selectdone;		/* Go's g.selectDone: claimed by a waker */
 };
 typedef struct gmprt_g g_t;
 
@@ -242,6 +246,37 @@ void gmprt_addtimer(struct gmprt_g *gp, int64_t when, void (*f)(struct gmprt_g *
 bool gmprt_deltimer(struct gmprt_g *gp);
 int gmprt_checktimers(struct p *pp, int64_t now);
 int gmprt_runtimers_all(int64_t now);
+
+/* ---- channels, select, mutex, timers (chan.c, select.c, mutex.c, time.c) ---- */
+
+/*
+ * A spinlock that, after a while, yields the thread: its holder may be an
+ * M the host descheduled (more Ms than CPUs), and spinning on would burn
+ * the rest of our time slice.  For locks held across a gopark (until the
+ * unlockf) and by timer runners.  chan.c.
+ */
+void gmprt_lock_slow(spinlock_t *l);
+
+static inline void lock_yield(spinlock_t *l)
+{
+	if (likely(spin_trylock(l)))
+		return;
+	gmprt_lock_slow(l);
+}
+
+/* time.c: a timer function readies its G through this, so that Gs whose
+ * timers are due together run in deadline order. */
+void gmprt_timer_goready(struct gmprt_g *gp);
+/* time.c: gmprt_addtimer() without the wakep, for a caller holding locks;
+ * true: call gmprt_wakep() once they are dropped. */
+bool gmprt_addtimer_nowake(struct gmprt_g *gp, int64_t when,
+			   void (*f)(struct gmprt_g *));
+
+/* select.c: Go's selectgo for the calling G @gp; @deadline (ns, 0: none)
+ * makes it give up with -ETIMEDOUT.
+ * Return: the case done, -EAGAIN (!@block), -ETIMEDOUT. */
+int gmprt_selectgo(struct gmprt_g *gp, struct gmprt_select_case *cases, int n,
+		   bool block, int64_t deadline);
 
 /* gopark's unlockf for a spinlock: the common case. */
 bool gmprt_unlock_spin(g_t *gp, void *lock);

@@ -14,7 +14,22 @@
  *
  * A timer's function runs on g0 with the lock dropped, on whichever M holds
  * a P at the time; the Gs it readies go to that M's P.
+ *
+ * Each G has one timer (struct gtimer in the G), used by one wait at a
+ * time: gmprt_sleep, and a select with a deadline (gmprt_chan_recv_timeout).
+ * Two rules make it safe to reuse:
+ *  - Cancelling waits for a function already running (Go's timerRunning):
+ *    a runner takes the timer off the heap and counts itself in
+ *    timer.running under the heap lock, and gmprt_deltimer, finding the
+ *    timer off the heap, waits for the count to drop.  Otherwise a select's
+ *    timer function still in flight could claim the G in its next select.
+ *  - Gs made ready by one run of timers are readied in deadline order once
+ *    the run ends (gmprt_timer_goready): the first to runnext, the others
+ *    to the tail of the run queue.  Readying each to runnext as it fires
+ *    would run the last first when several are due at once (an M that
+ *    woke late), and a G sleeping 20 ms could wake before one sleeping 10.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include "runtime.h"
 
@@ -80,16 +95,18 @@ static void publish(struct p *pp)
 }
 
 /*
- * gmprt_addtimer() - run @f(@gp) on g0 at @when (CLOCK_MONOTONIC ns), on
- * the current M's P's heap.  Only with a P (from a G, or on g0).
+ * gmprt_addtimer_nowake() - gmprt_addtimer() for a caller that holds locks
+ * (select's unlockf holds its channels): it must not make a system call.
+ * Return: true if the caller must call gmprt_wakep() once it has dropped
+ * them (the timer is its P's earliest: an M may have to wake for it).
  */
-void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
+bool gmprt_addtimer_nowake(g_t *gp, int64_t when, void (*f)(g_t *))
 {
 	struct p *pp = getm()->p;
 	struct timers *ts = &pp->timers;
 	bool earliest;
 
-	spin_lock(&ts->lock);
+	lock_yield(&ts->lock);
 	if (ts->n == ts->cap) {
 		int cap = ts->cap ? 2 * ts->cap : 16;
 		g_t **h = realloc(ts->heap, cap * sizeof(*h));
@@ -109,12 +126,22 @@ void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
 	if (earliest)
 		publish(pp);
 	spin_unlock(&ts->lock);
-	if (earliest)
+	return earliest;
+}
+
+/*
+ * gmprt_addtimer() - run @f(@gp) on g0 at @when (CLOCK_MONOTONIC ns), on
+ * the current M's P's heap.  Only with a P (from a G, or on g0).
+ */
+void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
+{
+	if (gmprt_addtimer_nowake(gp, when, f))
 		gmprt_wakep();	/* fences (A) first */
 }
 
 /*
- * gmprt_deltimer() - cancel @gp's timer.
+ * gmprt_deltimer() - cancel @gp's timer; if its function is running, wait
+ * until it has returned.  Only from @gp (or for it while it is parked).
  * Return: true if it was cancelled before it fired.
  */
 bool gmprt_deltimer(g_t *gp)
@@ -126,21 +153,75 @@ bool gmprt_deltimer(g_t *gp)
 	if (!pp)
 		return false;
 	ts = &pp->timers;
-	spin_lock(&ts->lock);
+	lock_yield(&ts->lock);
 	if (gp->timer.pp == pp && gp->timer.idx >= 0) {
 		heap_remove(ts, gp->timer.idx);
 		publish(pp);
 		removed = true;
 	}
 	spin_unlock(&ts->lock);
+	if (!removed) {
+		int spins = 0;
+
+		/* A runner counted itself under the lock we just held. */
+		while (load_acquire(&gp->timer.running)) {
+			if (++spins < 128)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
+	}
 	return removed;
 }
 
+/* The Gs a run of timers readies, in deadline order (timers run on g0). */
+static __thread g_t *readyq;
+static __thread int batching;
+
 /*
- * gmprt_checktimers() - run @pp's timers that are due at @now.
- * Return: how many ran.
+ * gmprt_timer_goready() - ready @gp from a timer function: at the end of
+ * the run of timers, in deadline order.  On g0, with a P.
  */
-int gmprt_checktimers(struct p *pp, int64_t now)
+void gmprt_timer_goready(g_t *gp)
+{
+	g_t **pos = &readyq;
+
+	if (!batching) {
+		gmprt_goready(gp);
+		return;
+	}
+	while (*pos && (*pos)->timer.when <= gp->timer.when)
+		pos = &(*pos)->schedlink;
+	gp->schedlink = *pos;
+	*pos = gp;
+}
+
+/* End a run of timers: the earliest to runnext, the rest behind it. */
+static void flush(void)
+{
+	struct p *pp = getm()->p;
+	g_t *gp = readyq, *next;
+	bool first = true;
+
+	readyq = NULL;
+	for (; gp; gp = next, first = false) {
+		next = gp->schedlink;
+		gp->schedlink = NULL;
+		if (first) {
+			gmprt_goready(gp);
+			continue;
+		}
+		if (unlikely(gp->status != G_WAITING))
+			gmprt_throw("timer: ready of a G that is not waiting (status %u)",
+				    gp->status);
+		gp->status = G_RUNNABLE;
+		gmprt_runqput(pp, gp, false);
+		gmprt_wakep();
+	}
+}
+
+/* Run @pp's due timers.  Return: how many ran. */
+static int runtimers(struct p *pp, int64_t now)
 {
 	struct timers *ts = &pp->timers;
 	uint64_t next = load_acquire(pp->ktimer0when);
@@ -156,12 +237,29 @@ int gmprt_checktimers(struct p *pp, int64_t now)
 
 		heap_remove(ts, 0);
 		publish(pp);
+		__atomic_fetch_add(&gp->timer.running, 1, __ATOMIC_RELAXED);
 		spin_unlock(&ts->lock);
 		f(gp);
+		__atomic_fetch_sub(&gp->timer.running, 1, __ATOMIC_RELEASE);
 		ran++;
-		spin_lock(&ts->lock);
+		lock_yield(&ts->lock);
 	}
 	spin_unlock(&ts->lock);
+	return ran;
+}
+
+/*
+ * gmprt_checktimers() - run @pp's timers that are due at @now.  On g0,
+ * with a P.  Return: how many ran.
+ */
+int gmprt_checktimers(struct p *pp, int64_t now)
+{
+	int ran;
+
+	batching++;
+	ran = runtimers(pp, now);
+	if (!--batching && readyq)
+		flush();
 	return ran;
 }
 
@@ -170,14 +268,17 @@ int gmprt_runtimers_all(int64_t now)
 {
 	int i, ran = 0;
 
+	batching++;
 	for (i = 0; i < sched.nprocs; i++)
-		ran += gmprt_checktimers(&sched.allp[i], now);
+		ran += runtimers(&sched.allp[i], now);
+	if (!--batching && readyq)
+		flush();
 	return ran;
 }
 
 static void sleep_fire(g_t *gp)
 {
-	gmprt_goready(gp);
+	gmprt_timer_goready(gp);
 }
 
 /* The timer goes in only once the G is parked: it cannot fire too early. */
