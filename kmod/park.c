@@ -318,7 +318,8 @@ static void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
 	}
 	if (spinning)
 		__gmp_spinning_dec(s);
-	if (!spinning && s->newm_waiters) {
+	if (!spinning &&
+	    (s->newm_waiters || (s->flags & GMP_SETUP_TEMPLATE))) {
 		__gmp_reserve(p);
 		list_add_tail(&p->newm, &s->newmq);
 		gmp_stat(s, GMP_STAT_NEWM);

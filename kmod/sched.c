@@ -73,7 +73,7 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	prm->nprocs = s->nprocs;
 	prm->features = GMP_FEAT_PARK_DEADLINE | GMP_FEAT_PIN_PROCS |
 			GMP_FEAT_SYSMON | GMP_FEAT_NEWM | GMP_FEAT_TRACE |
-			GMP_FEAT_TIMERS;
+			GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE;
 	prm->instance = s->id;
 	prm->runq_size = GMP_RUNQ_SIZE;
 	prm->max_m = GMP_MAX_M;

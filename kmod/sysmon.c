@@ -83,13 +83,14 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 
 /*
  * A reserved P waiting for a template thread that went away is handed off
- * again: to an M that went idle since, else to the idle list.
+ * again: to an M that went idle since, else to the idle list.  Not with
+ * GMP_SETUP_TEMPLATE: the caller promised its template thread comes back.
  */
 static void __gmp_orphan_newm(struct gmp_sched *s, struct gmp_wakeq *wq)
 {
 	struct gmp_p *p, *tmp;
 
-	if (s->newm_waiters)
+	if (s->newm_waiters || (s->flags & GMP_SETUP_TEMPLATE))
 		return;
 	list_for_each_entry_safe(p, tmp, &s->newmq, newm) {
 		list_del_init(&p->newm);

@@ -180,8 +180,8 @@ TEST_F(setup, answer_and_initial_state)
 
 	EXPECT_EQ(variant->nprocs, prm->nprocs);
 	EXPECT_EQ(GMP_FEAT_PARK_DEADLINE | GMP_FEAT_PIN_PROCS | GMP_FEAT_SYSMON |
-		  GMP_FEAT_NEWM | GMP_FEAT_TRACE |
-		  GMP_FEAT_TIMERS, prm->features);
+		  GMP_FEAT_NEWM | GMP_FEAT_TRACE | GMP_FEAT_TIMERS |
+		  GMP_FEAT_TEMPLATE, prm->features);
 	EXPECT_EQ(GMP_RUNQ_SIZE, prm->runq_size);
 	EXPECT_EQ(GMP_MAX_M, prm->max_m);
 	EXPECT_EQ(1U << 22, prm->global_runq_max);

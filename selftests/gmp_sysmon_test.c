@@ -160,16 +160,27 @@ static int exit_syscall(struct gmp_inst *g, int p, uint32_t m)
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-/* A system call that returns at once keeps its P. */
+/*
+ * A system call that returns at once keeps its P.  Sysmon may still catch
+ * one (the thread can be preempted between entry and exit, and with one P
+ * nobody else is idle or spinning, so Go's rule retakes at once): a few
+ * tries, and one must keep it.
+ */
 TEST_F(sysmon, short_syscall_keeps_p)
 {
-	int p;
+	int p, try, kept = 0;
 
-	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
-	enter_syscall(&self->g, p, self->m);
-	ASSERT_TRUE(exit_syscall(&self->g, p, self->m));
-	ASSERT_EQ(GMP_P_RUNNING, *gmp_p_status(&self->g, p));
-	ASSERT_EQ(self->m, *GMP_P_FIELD(&self->g, p, m, int32_t));
+	for (try = 0; try < 20 && !kept; try++) {
+		ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+		ASSERT_NE(GMP_NONE, p);
+		enter_syscall(&self->g, p, self->m);
+		kept = exit_syscall(&self->g, p, self->m);
+		if (!kept)
+			continue;	/* retaken: it went idle or to an M */
+		ASSERT_EQ(GMP_P_RUNNING, *gmp_p_status(&self->g, p));
+		ASSERT_EQ(self->m, *GMP_P_FIELD(&self->g, p, m, int32_t));
+	}
+	ASSERT_TRUE(kept);
 }
 
 /*
@@ -409,6 +420,39 @@ TEST_F(sysmon, newm_wait_signal)
 	ASSERT_EQ(GMP_P_IDLE, *gmp_p_status(&self->g, p));
 	/* The G is still there for whoever takes the P. */
 	ASSERT_EQ(0x51, gmp_ring_get(&self->g, p));
+}
+
+/*
+ * GMP_SETUP_TEMPLATE: a P to hand off while no M is idle and the template
+ * thread is not (yet) waiting stays reserved for it, with its work, and the
+ * template thread finds it when it comes.  (Without the flag it would go
+ * idle, as newm_wait_signal shows: the runtime hung that way at start-up.)
+ */
+TEST(newm_queued_for_a_template_not_yet_waiting)
+{
+	struct gmp_inst g;
+	struct tmpl t = { .g = &g };
+	uint32_t m;
+	pthread_t tt;
+	int p;
+
+	ASSERT_EQ(0, gmp_inst_open(&g, 1, GMP_SETUP_TEMPLATE));
+	ASSERT_TRUE(g.prm.features & GMP_FEAT_TEMPLATE);
+	ASSERT_EQ(0, gmp_register(&g, &m));
+	ASSERT_EQ(0, gmp_acquire(&g, m, GMP_NONE, &p));
+	gmp_ring_put(&g, p, 0x7e1);
+	enter_syscall(&g, p, m);
+	/* Sysmon retakes it; no M idle, nobody waiting: reserved, not idle. */
+	ASSERT_TRUE(GMP_WAIT_UNTIL(*GMP_P_FIELD(&g, p, m, int32_t) == GMP_NONE &&
+				   *gmp_p_status(&g, p) == GMP_P_RUNNING));
+	usleep(50 * 1000);	/* several sysmon rounds: it stays so */
+	ASSERT_EQ(0, NPIDLE(&g));
+	ASSERT_FALSE(exit_syscall(&g, p, m));
+	ASSERT_EQ(0, pthread_create(&tt, NULL, tmpl_fn, &t));
+	ASSERT_EQ(0, pthread_join(tt, NULL));
+	ASSERT_EQ(0, t.ret);
+	ASSERT_EQ(p, t.p);
+	gmp_inst_close(&g);
 }
 
 /* A P reserved by a wake that found no idle M, released: idle again. */

@@ -74,14 +74,17 @@ int gmprt_kernel_open(int nprocs, unsigned int flags)
 	}
 	memset(prm, 0, sizeof(*prm));
 	prm->nprocs = nprocs;
-	prm->flags = (flags & GMPRT_PIN_PROCS) ? GMP_SETUP_PIN_PROCS : 0;
+	/* The runtime always runs a template thread (proc.c). */
+	prm->flags = GMP_SETUP_TEMPLATE |
+		     ((flags & GMPRT_PIN_PROCS) ? GMP_SETUP_PIN_PROCS : 0);
 	err = kioctl(GMP_IOC_SETUP, prm);
 	if (err) {
 		fprintf(stderr, "gmprt: GMP_IOC_SETUP: %s\n", strerror(-err));
 		return err;
 	}
-	if (!(prm->features & GMP_FEAT_TIMERS)) {
-		fprintf(stderr, "gmprt: this gmp.ko has no timer support; rebuild it\n");
+	if ((prm->features & (GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE)) !=
+	    (GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE)) {
+		fprintf(stderr, "gmprt: this gmp.ko is older than libgmprt; rebuild it\n");
 		return -EPROTO;
 	}
 	if (prm->runq_size != GMP_RUNQ_SIZE) {

@@ -53,7 +53,7 @@ void gmprt_exitsyscall(void)
 	struct m *mp = getm();
 	g_t *gp = mp ? mp->curg : NULL;
 	struct p *oldp;
-	int saved = errno, pid, err;
+	int pid, err;
 
 	if (unlikely(!gp || gp->status != G_SYSCALL))
 		gmprt_throw("gmprt_exitsyscall without gmprt_entersyscall");
@@ -73,6 +73,11 @@ void gmprt_exitsyscall(void)
 		else
 			gmprt_mcall(exitsyscall0);	/* resumes with a P */
 	}
+	/*
+	 * errno needs no restoring: the CAS leaves it alone, the ioctl
+	 * wrapper saves it, and the mcall carries it in the G.  Writing it
+	 * here would be wrong: the compiler may have taken errno's address
+	 * on the thread this call started on, before the mcall.
+	 */
 	gp->status = G_RUNNING;
-	errno = saved;
 }

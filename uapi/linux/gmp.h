@@ -76,7 +76,14 @@
 
 /* Setup flags. */
 #define GMP_SETUP_PIN_PROCS	(1U << 0)	/* keep the M holding P i on CPU i */
-#define GMP_SETUP_FLAGS		(GMP_SETUP_PIN_PROCS)
+/*
+ * User space runs a template thread (GMP_IOC_NEWM_WAIT): a P that sysmon must
+ * hand off while no M is idle is queued for it even while it is not waiting
+ * (starting up, or busy making the last M), instead of going idle with its
+ * work.  Without this flag such a P is queued only while a thread waits.
+ */
+#define GMP_SETUP_TEMPLATE	(1U << 1)
+#define GMP_SETUP_FLAGS		(GMP_SETUP_PIN_PROCS | GMP_SETUP_TEMPLATE)
 
 /* Feature bits the kernel answers with. */
 #define GMP_FEAT_PARK_DEADLINE	(1U << 0)	/* GMP_PARK_DEADLINE works */
@@ -85,6 +92,7 @@
 #define GMP_FEAT_NEWM		(1U << 3)	/* GMP_IOC_NEWM_WAIT */
 #define GMP_FEAT_TRACE		(1U << 4)	/* GMP_IOC_SCHEDTRACE */
 #define GMP_FEAT_TIMERS		(1U << 5)	/* park honours every P's timer0when */
+#define GMP_FEAT_TEMPLATE	(1U << 6)	/* GMP_SETUP_TEMPLATE works */
 
 /* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
 struct gmp_sched_offsets {

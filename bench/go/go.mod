@@ -1,0 +1,3 @@
+module gmp/bench
+
+go 1.19
