@@ -42,6 +42,7 @@ struct spinner {
 	volatile uint32_t consumed;
 	volatile int stop;
 	volatile int done;
+	volatile int ready;		/* registered, holds its P */
 	uint32_t parks, works, wakes;
 	int err;
 	uint64_t next;			/* the G it expects next */
@@ -71,6 +72,7 @@ static void *spinner_fn(void *arg)
 		return NULL;
 	}
 	__atomic_fetch_add(spin_word(g), 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sp->ready, 1, __ATOMIC_RELEASE);
 	for (;;) {
 		uint64_t gh = gmp_ring_get(g, sp->src);
 
@@ -158,6 +160,9 @@ TEST_F_TIMEOUT(wake, no_lost_wakeup_dekker, 120)
 	head = GMP_P_FIELD(g, p, runqhead, uint32_t);
 	tail = GMP_P_FIELD(g, p, runqtail, uint32_t);
 	ASSERT_EQ(0, pthread_create(&t, NULL, spinner_fn, &sp));
+	/* Else our first wakep could hold the idle P as the spinner acquires. */
+	ASSERT_TRUE(GMP_WAIT_UNTIL(sp.ready || sp.err));
+	ASSERT_EQ(0, sp.err);
 	t0 = gmp_mono_ns();
 	for (i = 1; i <= NGS; i++) {
 		/* Room in the ring (the spinner drains it). */

@@ -58,6 +58,8 @@ struct mutex {
 };
 
 _Static_assert(sizeof(struct mutex) <= sizeof(gmprt_mutex), "gmprt_mutex too small");
+_Static_assert(offsetof(struct mutex, state) == offsetof(gmprt_mutex, state) &&
+	       MUTEX_LOCKED == 1, "gmprt.h's inline fast paths see this layout");
 
 static inline struct mutex *M(gmprt_mutex *mu)
 {
@@ -293,12 +295,9 @@ void gmprt_mutex_init(gmprt_mutex *mu)
 	*mu = (gmprt_mutex)GMPRT_MUTEX_INIT;
 }
 
-void gmprt_mutex_lock(gmprt_mutex *mu)
+/* The fast path, one CAS of 0 -> MUTEX_LOCKED, is inline in gmprt.h. */
+void gmprt_mutex_lock_slow(gmprt_mutex *mu)
 {
-	int32_t old = 0;
-
-	if (likely(state_cas(M(mu), &old, MUTEX_LOCKED)))
-		return;
 	lockslow(M(mu));
 }
 
@@ -312,10 +311,8 @@ bool gmprt_mutex_trylock(gmprt_mutex *mu)
 	return state_cas(M(mu), &old, old | MUTEX_LOCKED);
 }
 
-void gmprt_mutex_unlock(gmprt_mutex *mu)
+/* The fast path, subtracting MUTEX_LOCKED to 0, is inline in gmprt.h. */
+void gmprt_mutex_unlock_slow(gmprt_mutex *mu, int32_t new)
 {
-	int32_t new = __atomic_sub_fetch(&M(mu)->state, MUTEX_LOCKED, __ATOMIC_SEQ_CST);
-
-	if (unlikely(new))
-		unlockslow(M(mu), new);
+	unlockslow(M(mu), new);
 }

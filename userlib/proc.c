@@ -193,6 +193,18 @@ g_t *gmprt_runqget(struct p *pp, bool *inherit)
 	}
 }
 
+/* Wait up to ~3 us, without a syscall, for runnext @next to be taken. */
+static void runnext_grace(struct p *pp, uint64_t next)
+{
+	int64_t until = gmprt_now() + 3000;
+	int i;
+
+	do {
+		for (i = 0; i < 64; i++)
+			__builtin_ia32_pause();
+	} while (load_relaxed(pp->krunnext) == next && gmprt_now() < until);
+}
+
 /*
  * Grab half of @pp's queue into @batch (a ring of GMP_RUNQ_SIZE, from
  * @bhead).  Return: how many.
@@ -217,10 +229,11 @@ static uint32_t runqgrab(struct p *pp, uint64_t *batch, uint32_t bhead,
 			/*
 			 * The owner is likely about to run it (it was made
 			 * runnable just now by a G that is about to block):
-			 * give it a moment, as Go does.
+			 * give it a moment, as Go does (Go sleeps 3 us; a
+			 * spin keeps stealing free of syscalls).
 			 */
 			if (load_relaxed(pp->kstatus) == GMP_P_RUNNING)
-				sched_yield();
+				runnext_grace(pp, next);
 			if (!cas_acqrel(pp->krunnext, next, 0))
 				continue;
 			store_relaxed(&batch[bhead & RUNQ_MASK], next);
@@ -257,6 +270,14 @@ g_t *gmprt_runqsteal(struct p *pp, struct p *p2, bool stealnext)
 		gmprt_throw("runqsteal: runq overflow");
 	store_release(pp->krunqtail, t + n);
 	return gp;
+}
+
+/* Free slots in @pp's ring (owner only: the tail does not move under us). */
+static uint32_t ringroom(struct p *pp)
+{
+	uint32_t used = load_relaxed(pp->krunqtail) - load_acquire(pp->krunqhead);
+
+	return used >= GMP_RUNQ_SIZE ? 0 : GMP_RUNQ_SIZE - used;
 }
 
 /* Go's globrunqget: a batch from the global queue, one to run. */
@@ -616,10 +637,15 @@ static void schedule(void)
 		/* Due timers first (no clock read unless this P has timers). */
 		if (!gp && load_relaxed(pp->ktimer0when))
 			gmprt_checktimers(pp, gmprt_now());
-		/* Check the global queue once in a while, for fairness. */
+		/*
+		 * Check the global queue once in a while, for fairness.  Go
+		 * takes one G; a syscall is dearer than Go's lock, so take what
+		 * fits behind the local Gs (they still run first): one ioctl
+		 * then serves many polls.
+		 */
 		if (!gp && pp->schedtick % GLOBAL_POLL == 0 &&
 		    load_relaxed(sched.krunqsize))
-			gp = globrunqget(pp, 1);
+			gp = globrunqget(pp, 1 + ringroom(pp));
 		if (!gp)
 			gp = gmprt_runqget(pp, &inherit);
 		if (!gp)
