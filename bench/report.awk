@@ -198,7 +198,8 @@ function target(g, wl,    r, r2, v, has) {
 		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
 		return
 	}
-	if (wl == "yield" || wl == "pingpong" || wl == "threadring" || wl == "fanout-speedup") {
+	if (wl == "yield" || wl == "pingpong" || wl == "threadring" || wl == "fanout-speedup" ||
+	    wl == "spawn-steady") {
 		T_TEXT = wl == "fanout-speedup" ? "≥ Go's speed-up" : "≤1.0× Go"
 		r = ratio(g, "go")
 		if (!has || r == "") return

@@ -193,16 +193,20 @@ g_t *gmprt_runqget(struct p *pp, bool *inherit)
 	}
 }
 
-/* Wait up to ~3 us, without a syscall, for runnext @next to be taken. */
+/*
+ * Wait a few microseconds, without a syscall (not even the clock's, which
+ * is one where the TSC is unusable), for runnext @next to be taken.
+ */
 static void runnext_grace(struct p *pp, uint64_t next)
 {
-	int64_t until = gmprt_now() + 3000;
-	int i;
+	int i, round;
 
-	do {
+	for (round = 0; round < 64; round++) {
 		for (i = 0; i < 64; i++)
 			__builtin_ia32_pause();
-	} while (load_relaxed(pp->krunnext) == next && gmprt_now() < until);
+		if (load_relaxed(pp->krunnext) != next)
+			return;
+	}
 }
 
 /*
@@ -530,7 +534,7 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
 			if (p2 == pp)
 				continue;
 			/* Run p2's due timers on the last round (Go does too). */
-			if (last && gmprt_checktimers(p2, gmprt_now())) {
+			if (last && gmprt_checktimers(p2, 0)) {
 				gp = gmprt_runqget(pp, &(bool){ false });
 				if (gp)
 					return gp;
@@ -587,7 +591,7 @@ static g_t *findrunnable(struct m *mp, bool *inherit)
 
 top:
 	pp = mp->p;
-	gmprt_checktimers(pp, gmprt_now());
+	gmprt_checktimers(pp, 0);
 	gp = gmprt_runqget(pp, inherit);
 	if (gp)
 		return gp;
@@ -613,7 +617,7 @@ top:
 			goto top;
 	}
 	/* Due timers anywhere are work: gmp.ko would send us back for them. */
-	if (gmprt_runtimers_all(gmprt_now()))
+	if (gmprt_runtimers_all(0))
 		goto top;
 	gmprt_stopm(mp);
 	goto top;
@@ -636,7 +640,7 @@ static void schedule(void)
 		}
 		/* Due timers first (no clock read unless this P has timers). */
 		if (!gp && load_relaxed(pp->ktimer0when))
-			gmprt_checktimers(pp, gmprt_now());
+			gmprt_checktimers(pp, 0);
 		/*
 		 * Check the global queue once in a while, for fairness.  Go
 		 * takes one G; a syscall is dearer than Go's lock, so take what

@@ -221,17 +221,25 @@ static void flush(void)
 }
 
 /* Run @pp's due timers.  Return: how many ran. */
-static int runtimers(struct p *pp, int64_t now)
+static int runtimers(struct p *pp, int64_t *now)
 {
 	struct timers *ts = &pp->timers;
 	uint64_t next = load_acquire(pp->ktimer0when);
 	int ran = 0;
 
-	if (!next || (int64_t)next > now)
+	if (!next)
+		return 0;
+	/*
+	 * The clock only when a timer is set: where the TSC is unusable
+	 * (software emulation: hpet) clock_gettime is a real syscall.
+	 */
+	if (!*now)
+		*now = gmprt_now();
+	if ((int64_t)next > *now)
 		return 0;
 	if (!spin_trylock(&ts->lock))
 		return 0;	/* someone else is running them */
-	while (ts->n && ts->heap[0]->timer.when <= now) {
+	while (ts->n && ts->heap[0]->timer.when <= *now) {
 		g_t *gp = ts->heap[0];
 		void (*f)(g_t *) = gp->timer.f;
 
@@ -249,7 +257,8 @@ static int runtimers(struct p *pp, int64_t now)
 }
 
 /*
- * gmprt_checktimers() - run @pp's timers that are due at @now.  On g0,
+ * gmprt_checktimers() - run @pp's timers that are due at @now (0: read
+ * the clock, only if @pp has a timer).  On g0,
  * with a P.  Return: how many ran.
  */
 int gmprt_checktimers(struct p *pp, int64_t now)
@@ -257,7 +266,7 @@ int gmprt_checktimers(struct p *pp, int64_t now)
 	int ran;
 
 	batching++;
-	ran = runtimers(pp, now);
+	ran = runtimers(pp, &now);
 	if (!--batching && readyq)
 		flush();
 	return ran;
@@ -270,7 +279,7 @@ int gmprt_runtimers_all(int64_t now)
 
 	batching++;
 	for (i = 0; i < sched.nprocs; i++)
-		ran += runtimers(&sched.allp[i], now);
+		ran += runtimers(&sched.allp[i], &now);
 	if (!--batching && readyq)
 		flush();
 	return ran;

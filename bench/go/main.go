@@ -61,6 +61,23 @@ func spawn() {
 	n := c.done()
 	result("spawn", "ns_per_op", perOp(d, iters), "")
 	reportSyscalls("syscalls-spawn", iters, n)
+
+	// spawn-steady: waves of 64, each waited for, as gmp-spawn.
+	const wave = 64
+	c = countSyscalls()
+	t0 = time.Now()
+	done := 0
+	for ; done < iters; done += wave {
+		wg.Add(wave)
+		for j := 0; j < wave; j++ {
+			go f()
+		}
+		wg.Wait()
+	}
+	d = time.Since(t0)
+	n = c.done()
+	resultOps("spawn-steady", done, "ns_per_op", perOp(d, done), "")
+	reportSyscalls("syscalls-spawn-steady", done, n)
 }
 
 // yield: two goroutines calling Gosched; run at GOMAXPROCS=1.
