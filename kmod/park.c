@@ -237,19 +237,19 @@ static struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
  * @p: the P
  * @m: the M
  *
- * Sysmon's clocks for P start now, so that a P just handed over is not
- * mistaken for one that has run a G for too long.
+ * Sysmon's clocks for P restart (0: sysmon starts them at its next look),
+ * so that a P just handed over is not mistaken for one that has run a G
+ * for too long.  No clock is read here: on the wake path it would cost
+ * more than the rest (under emulation the clocksource is an emulated HPET).
  */
 void __gmp_hold(struct gmp_p *p, struct gmp_m *m)
 {
-	u64 now = gmp_now();
-
 	p->state = GMP_PS_HELD;
 	p->m = m;
 	p->schedtick = READ_ONCE(p->kp->schedtick);
 	p->syscalltick = READ_ONCE(p->kp->syscalltick);
-	p->schedwhen = now;
-	p->syscallwhen = now;
+	p->schedwhen = 0;
+	p->syscallwhen = 0;
 	WRITE_ONCE(p->kp->m, m->id);
 	WRITE_ONCE(p->kp->status, GMP_P_RUNNING);
 }
@@ -568,8 +568,9 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 		}
 	}
 	smp_mb();	/* (B): pairs with (A) in user space's wakep and timer adds */
-	now = ktime_get_ns();
 	timers = __gmp_timers_min(s);
+	/* The clock only if something is timed (see __gmp_hold()). */
+	now = (timers || mine) ? ktime_get_ns() : 0;
 	if (timers && timers <= now) {
 		__gmp_acquire_any(s, m, a);
 		if (m->p) {

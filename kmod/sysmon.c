@@ -50,7 +50,7 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	if (status != GMP_P_RUNNING && status != GMP_P_SYSCALL)
 		return false;
 	t = READ_ONCE(kp->schedtick);
-	if (p->schedtick != t) {
+	if (p->schedtick != t || !p->schedwhen) {	/* moved, or just handed over */
 		p->schedtick = t;
 		p->schedwhen = now;
 	} else if (p->schedwhen + GMP_FORCE_PREEMPT_NS <= now) {
@@ -62,7 +62,7 @@ static bool __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	if (status != GMP_P_SYSCALL || holder->p != p)
 		return sysretake;
 	t = READ_ONCE(kp->syscalltick);
-	if (!sysretake && p->syscalltick != t) {
+	if (!sysretake && (p->syscalltick != t || !p->syscallwhen)) {
 		p->syscalltick = t;
 		p->syscallwhen = now;
 		return false;
