@@ -195,6 +195,19 @@ void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p)
 	WRITE_ONCE(s->ks->npidle, s->npidle);
 }
 
+/* Take P @p off the idle list, if it is idle.  Called with sched->lock held. */
+static struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
+	__must_hold(&s->lock)
+{
+	if (p->state != GMP_PS_IDLE)
+		return NULL;
+	list_del_init(&p->idle);
+	s->npidle--;
+	WRITE_ONCE(s->ks->npidle, s->npidle);
+	__gmp_sysmon_kick(s);
+	return p;
+}
+
 /**
  * __gmp_pidleget() - take a P off the idle list (Go's pidleget).
  * @s: the instance
@@ -210,26 +223,7 @@ struct gmp_p *__gmp_pidleget(struct gmp_sched *s)
 
 	lockdep_assert_held(&s->lock);
 	p = list_first_entry_or_null(&s->pidle, struct gmp_p, idle);
-	if (!p)
-		return NULL;
-	list_del_init(&p->idle);
-	s->npidle--;
-	WRITE_ONCE(s->ks->npidle, s->npidle);
-	__gmp_sysmon_kick(s);
-	return p;
-}
-
-/* A specific P, if it is idle. */
-static struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
-	__must_hold(&s->lock)
-{
-	if (p->state != GMP_PS_IDLE)
-		return NULL;
-	list_del_init(&p->idle);
-	s->npidle--;
-	WRITE_ONCE(s->ks->npidle, s->npidle);
-	__gmp_sysmon_kick(s);
-	return p;
+	return p ? __gmp_pidleget_id(s, p) : NULL;
 }
 
 /**

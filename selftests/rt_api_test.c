@@ -16,30 +16,6 @@
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
 
-/* Run @fn in a child with stderr captured; its exit status and text. */
-static int run_child(void (*fn)(void), char *err, size_t len)
-{
-	int pfd[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
-
-	if (pipe(pfd))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 2);
-		close(pfd[0]);
-		fn();
-		_exit(0);
-	}
-	close(pfd[1]);
-	while ((n = read(pfd[0], err + got, len - 1 - got)) > 0)
-		got += n;
-	err[got] = 0;
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static int nothing(void *arg)
 {

@@ -14,50 +14,15 @@
 #include "kselftest_harness.h"
 #include "rt_util.h"
 #include "chan.h"
+#include "rt_chan_util.h"
 
 #define THREADRING_NO_MAIN
 #include "../examples/threadring.c"
 
-FIXTURE(rt) {
-};
-
-FIXTURE_VARIANT(rt) {
-	int nprocs;
-};
-
-FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1 };
-FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2 };
-FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4 };
-
-FIXTURE_SETUP(rt)
-{
-}
-
-FIXTURE_TEARDOWN(rt)
-{
-}
+/* The "rt" fixture: each TEST_F(rt, ...) runs for nprocs 1, 2 and 4. */
+RT_NPROCS_FIXTURE;
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
-
-/* Gs queued on @c's receive (or send) queue, under its lock (white box). */
-static int waiters(gmprt_chan *c, bool send)
-{
-	struct sudog *sg;
-	int n = 0;
-
-	chan_lock(c);
-	for (sg = send ? c->sendq.first : c->recvq.first; sg; sg = sg->next)
-		n++;
-	chan_unlock(c);
-	return n;
-}
-
-/* Yield until @n Gs wait on @c: they are parked, not just about to be. */
-static void await_waiters(gmprt_chan *c, bool send, int n)
-{
-	while (waiters(c, send) < n)
-		gmprt_yield();
-}
 
 /* ---- unbuffered ping-pong ---------------------------------------------- */
 
@@ -513,31 +478,6 @@ TEST_F_TIMEOUT(rt, threadring, 120)
 	       variant->nprocs, ns_per_hop);
 }
 
-/* ---- deadlock: main waits on a channel no one sends on ------------------- */
-
-static int run_child(void (*fn)(void), char *err, size_t len)
-{
-	int pfd[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
-
-	if (pipe(pfd))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 2);
-		close(pfd[0]);
-		fn();
-		_exit(0);
-	}
-	close(pfd[1]);
-	while ((n = read(pfd[0], err + got, len - 1 - got)) > 0)
-		got += n;
-	err[got] = 0;
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static void recv_nothing(void *arg)
 {

@@ -12,24 +12,8 @@
 #include "kselftest_harness.h"
 #include "rt_util.h"
 
-FIXTURE(rt) {
-};
-
-FIXTURE_VARIANT(rt) {
-	int nprocs;
-};
-
-FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1 };
-FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2 };
-FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4 };
-
-FIXTURE_SETUP(rt)
-{
-}
-
-FIXTURE_TEARDOWN(rt)
-{
-}
+/* The "rt" fixture: each TEST_F(rt, ...) runs for nprocs 1, 2 and 4. */
+RT_NPROCS_FIXTURE;
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
 static gmprt_mutex mu = GMPRT_MUTEX_INIT;
@@ -228,31 +212,6 @@ TEST_F_TIMEOUT(rt, mutex_fairness, 120)
 	RT_ASSERT_CLEAN();
 }
 
-/* ---- unlock of an unlocked mutex -------------------------------------- */
-
-static int run_child(void (*fn)(void), char *err, size_t len)
-{
-	int pfd[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
-
-	if (pipe(pfd))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 2);
-		close(pfd[0]);
-		fn();
-		_exit(0);
-	}
-	close(pfd[1]);
-	while ((n = read(pfd[0], err + got, len - 1 - got)) > 0)
-		got += n;
-	err[got] = 0;
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static int unlock_twice(void *arg)
 {

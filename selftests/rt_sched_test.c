@@ -12,24 +12,8 @@
 #include "rt_util.h"
 #include "runtime.h"
 
-FIXTURE(rt) {
-};
-
-FIXTURE_VARIANT(rt) {
-	int nprocs;
-};
-
-FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1 };
-FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2 };
-FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4 };
-
-FIXTURE_SETUP(rt)
-{
-}
-
-FIXTURE_TEARDOWN(rt)
-{
-}
+/* The "rt" fixture: each TEST_F(rt, ...) runs for nprocs 1, 2 and 4. */
+RT_NPROCS_FIXTURE;
 
 /* The P this G runs on (white box: the M's P). */
 static int curp(void)
@@ -87,7 +71,6 @@ static void record(void *arg)
 	gmprt_wg_done(&wg);
 }
 
-static long kstat(const char *key);
 
 /*
  * Sysmon may ask the spawning G to yield (a preempt request, honoured in
@@ -103,13 +86,13 @@ static int fifo(void *arg)
 	(void)arg;
 	for (try = 0; try < 5; try++) {
 		atomic_store(&norder, 0);
-		pre = kstat("preempt");
+		pre = rt_kstat("preempt");
 		gmprt_yield();		/* a fresh time slice: no stale request */
 		gmprt_wg_add(&wg, NORDER);
 		for (i = 1; i <= NORDER; i++)
 			gmprt_go(record, (void *)(long)i);
 		gmprt_wg_wait(&wg);
-		if (kstat("preempt") == pre)
+		if (rt_kstat("preempt") == pre)
 			break;
 	}
 	GCHECKF(try < 5, "preempted in every round");
@@ -162,14 +145,6 @@ TEST(runnext_runs_next)
 #define NOVER 2000
 static atomic_long stat_runqput;
 
-static long kstat(const char *key)
-{
-	char buf[16384];
-
-	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
-		return -1;
-	return rt_trace_val(buf, key);
-}
 
 static int overflow(void *arg)
 {
@@ -180,7 +155,7 @@ static int overflow(void *arg)
 	gmprt_wg_add(&wg, NOVER);
 	for (i = 0; i < NOVER; i++)
 		gmprt_go(count_one, (void *)i);
-	atomic_store(&stat_runqput, kstat("runqput"));
+	atomic_store(&stat_runqput, rt_kstat("runqput"));
 	gmprt_wg_wait(&wg);
 	for (i = 0; i < NOVER; i++)
 		GCHECKF(seen[i] == 1, "G %ld ran %d times", i, seen[i]);

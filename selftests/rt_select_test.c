@@ -10,45 +10,12 @@
 #include "kselftest_harness.h"
 #include "rt_util.h"
 #include "chan.h"
+#include "rt_chan_util.h"
 
-FIXTURE(rt) {
-};
-
-FIXTURE_VARIANT(rt) {
-	int nprocs;
-};
-
-FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1 };
-FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2 };
-FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4 };
-
-FIXTURE_SETUP(rt)
-{
-}
-
-FIXTURE_TEARDOWN(rt)
-{
-}
+/* The "rt" fixture: each TEST_F(rt, ...) runs for nprocs 1, 2 and 4. */
+RT_NPROCS_FIXTURE;
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
-
-static int waiters(gmprt_chan *c, bool send)
-{
-	struct sudog *sg;
-	int n = 0;
-
-	chan_lock(c);
-	for (sg = send ? c->sendq.first : c->recvq.first; sg; sg = sg->next)
-		n++;
-	chan_unlock(c);
-	return n;
-}
-
-static void await_waiters(gmprt_chan *c, bool send, int n)
-{
-	while (waiters(c, send) < n)
-		gmprt_yield();
-}
 
 /* ---- fairness: two always-ready channels ---------------------------------- */
 

@@ -15,14 +15,6 @@ static int fds[2];
 static atomic_int others;
 static char got;
 
-static long kstat(const char *key)
-{
-	char buf[16384];
-
-	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
-		return -1;
-	return rt_trace_val(buf, key);
-}
 
 static void reader(void *arg)
 {
@@ -62,7 +54,7 @@ static int blocked(void *arg)
 	gmprt_wg_wait(&wg);
 	GCHECK(got == 'x');
 	GCHECK(atomic_load(&others) == 10);
-	GCHECKF(kstat("retake") >= 1, "retake=%ld", kstat("retake"));
+	GCHECKF(rt_kstat("retake") >= 1, "retake=%ld", rt_kstat("retake"));
 	return 0;
 }
 
@@ -75,14 +67,14 @@ TEST(blocking_read_does_not_hold_the_p)
 
 static int fast(void *arg)
 {
-	long pre = kstat("acquire"), i;
+	long pre = rt_kstat("acquire"), i;
 
 	(void)arg;
 	for (i = 0; i < 10000; i++)
 		GCHECK(GMPRT_SYSCALL(getppid()) > 0);
 	/* Quick calls take their P back by CAS: few, if any, slow paths. */
-	GCHECKF(kstat("acquire") - pre < 100, "%ld slow exits",
-		kstat("acquire") - pre);
+	GCHECKF(rt_kstat("acquire") - pre < 100, "%ld slow exits",
+		rt_kstat("acquire") - pre);
 	return 0;
 }
 

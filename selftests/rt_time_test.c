@@ -13,24 +13,8 @@
 #include "rt_util.h"
 #include "runtime.h"
 
-FIXTURE(rt) {
-};
-
-FIXTURE_VARIANT(rt) {
-	int nprocs;
-};
-
-FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1 };
-FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2 };
-FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4 };
-
-FIXTURE_SETUP(rt)
-{
-}
-
-FIXTURE_TEARDOWN(rt)
-{
-}
+/* The "rt" fixture: each TEST_F(rt, ...) runs for nprocs 1, 2 and 4. */
+RT_NPROCS_FIXTURE;
 
 #define MS		(1000 * 1000LL)
 #define LIVENESS	(2000 * MS)	/* "late" beyond this is a hang, not jitter */

@@ -13,6 +13,10 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "gmprt.h"
 
 static atomic_int rt_failed;
@@ -53,6 +57,63 @@ static inline long rt_trace_val(const char *text, const char *key)
 	snprintf(pat, sizeof(pat), " %s=", key);
 	at = strstr(text, pat);
 	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+/* Run @fn in a child with stderr captured; its exit status and text. */
+static inline int run_child(void (*fn)(void), char *err, size_t len)
+{
+	int pfd[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		fn();
+		_exit(0);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], err + got, len - 1 - got)) > 0)
+		got += n;
+	err[got] = 0;
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The fixture most runtime tests use: TEST_F(rt, name) runs once for each
+ * of nprocs 1, 2 and 4 (4 is more Ps than the VM's vCPUs), as
+ * variant->nprocs.  Include after kselftest_harness.h.
+ */
+#define RT_NPROCS_FIXTURE						\
+	FIXTURE(rt) {							\
+	};								\
+	FIXTURE_VARIANT(rt) {						\
+		int nprocs;						\
+	};								\
+	FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1 };		\
+	FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2 };		\
+	FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4 };		\
+	FIXTURE_SETUP(rt)						\
+	{								\
+	}								\
+	FIXTURE_TEARDOWN(rt)						\
+	{								\
+	}								\
+	struct rt_fixture_end_
+
+/* A gmp.ko counter of the running instance, from its scheddetail "stats:". */
+static inline long rt_kstat(const char *key)
+{
+	char buf[16384];
+
+	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
+		return -1;
+	return rt_trace_val(buf, key);
 }
 
 #endif /* RT_UTIL_H */
