@@ -191,6 +191,7 @@ TEST_F(sysmon, short_syscall_keeps_p)
 TEST_F(sysmon, syscall_retake_to_parked_m)
 {
 	struct gmp_parker pk = { .linger = 1 };
+	uint32_t st;
 	int p, q;
 
 	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
@@ -207,7 +208,13 @@ TEST_F(sysmon, syscall_retake_to_parked_m)
 	/* The new holder enters a call; the old one comes back: it lost. */
 	enter_syscall(&self->g, p, pk.m);
 	ASSERT_FALSE(exit_syscall(&self->g, p, self->m));
-	ASSERT_EQ(GMP_P_SYSCALL_M(pk.m), *gmp_p_status(&self->g, p));
+	/*
+	 * Still in the new holder's call, unless sysmon retook it from that
+	 * call as well (two rounds, 40 us: a preempted test thread sees it).
+	 */
+	st = *gmp_p_status(&self->g, p);
+	ASSERT_TRUE(st == GMP_P_SYSCALL_M(pk.m) || st == GMP_P_IDLE)
+		TH_LOG("P%d status %#x", p, st);
 	/* The kernel agrees: the old M holds nothing and may take another P. */
 	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &q));
 	if (q == p) {
