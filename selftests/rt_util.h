@@ -13,6 +13,8 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "gmprt.h"
 
 static atomic_int rt_failed;
@@ -53,6 +55,22 @@ static inline long rt_trace_val(const char *text, const char *key)
 	snprintf(pat, sizeof(pat), " %s=", key);
 	at = strstr(text, pat);
 	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+/*
+ * One of gmp.ko's call counters ("stats: park=.. preempt=.."), or -1.  Only
+ * from the stats line: with detail, each P's line has a preempt= of its own
+ * (the request word), which a plain search for " preempt=" would find first.
+ */
+static inline long rt_kstat(const char *key)
+{
+	char buf[16384];
+	const char *at;
+
+	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
+		return -1;
+	at = strstr(buf, "\n  stats:");
+	return at ? rt_trace_val(at, key) : -1;
 }
 
 #endif /* RT_UTIL_H */
