@@ -15,6 +15,18 @@ VM_APPEND  ?=
 CC         ?= gcc
 CFLAGS     ?= -O2 -g
 RESULTS    ?= results
+# The fuzzer (selftests/gmp_fuzz_test): its budget in seconds, and its seed
+# (empty: a new one each run, printed; give it to replay a run).
+FUZZ_TIME  ?= 15
+FUZZ_SEED  ?=
+# make check-debug: the same suite on the debug kernel (qemu/kernel-debug.sh),
+# then kmemleak.  Its own VM size and timeouts: the debug kernel runs the
+# suite about 3 times slower than the stock one.
+DEBUG_VM_MEM       ?= 1G
+DEBUG_VM_SMP       ?= 2
+DEBUG_VM_TIMEOUT   ?= 2400
+DEBUG_TEST_TIMEOUT ?= 600
+DEBUG_FUZZ_TIME    ?= 60
 
 # The kernel the VM boots, and the tree its modules build against: one name,
 # everything else follows (qemu/deps.sh and qemu/kernel-$(VM_KERNEL).sh).
@@ -44,7 +56,7 @@ TEST_HDRS := $(wildcard selftests/*.h)
 HARNESS_TESTS := $(basename $(notdir $(wildcard selftests/harness/*_test.c)))
 
 .DEFAULT_GOAL := all
-.PHONY: all module userlib selftests demo deps deps-kdir check check-harness \
+.PHONY: all module userlib selftests demo deps deps-kdir check check-harness check-debug \
 	run vm vm-module checkpatch clean help
 
 all: module userlib selftests demo
@@ -131,13 +143,25 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 RUN_APPEND = $(if $(TESTS),gmp.tests=$(subst $(space),$(comma),$(strip $(TESTS)))) \
-	gmp.timeout=$(TEST_TIMEOUT) $(VM_APPEND)
+	gmp.timeout=$(TEST_TIMEOUT) gmp.env.GMP_FUZZ_TIME=$(FUZZ_TIME) \
+	$(if $(FUZZ_SEED),gmp.env.GMP_FUZZ_SEED=$(FUZZ_SEED)) $(CHECK_APPEND) $(VM_APPEND)
 
 check: initramfs
 	@echo "== make check: $(VM_KERNEL) kernel, $(VM_SMP) vCPUs, $(VM_MEM); results in $(RESULTS)/check-$(VM_KERNEL)/"
 	@rm -rf $(RESULTS)/check-$(VM_KERNEL)
 	@VM_APPEND="$(RUN_APPEND)" qemu/boot.sh check $(INITRD) $(RESULTS)/check-$(VM_KERNEL) || true
 	@qemu/verdict.sh $(RESULTS)/check-$(VM_KERNEL)
+
+# The same machinery as check, with VM_KERNEL=debug: the module is built
+# against the debug tree in build/vm-debug/, the kernel fetched and built by
+# qemu/kernel-debug.sh (cached; a second run does nothing slow), the logs go
+# to $(RESULTS)/check-debug/.  gmp.kmemleak=1 makes the runner look for
+# leaks after the tests, with the module loaded and after rmmod.
+check-debug:
+	@$(MAKE) --no-print-directory check VM_KERNEL=debug VM_MEM=$(DEBUG_VM_MEM) \
+		VM_SMP=$(DEBUG_VM_SMP) VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) \
+		TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) FUZZ_TIME=$(DEBUG_FUZZ_TIME) \
+		CHECK_APPEND=gmp.kmemleak=1
 
 run: initramfs
 	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh run $(INITRD) $(RESULTS)/run-$(VM_KERNEL)
@@ -148,21 +172,28 @@ vm: initramfs
 	@echo "Booting $(VM_KERNEL) with gmp.ko loaded; exit the shell (or Ctrl-a x) to stop."
 	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh shell $(INITRD) $(RESULTS)/vm-$(VM_KERNEL)
 
-# The harness's own tests, and a module that WARNs, built for the VM kernel.
+# The harness's own tests, and modules that WARN and leak, built for the VM
+# kernel (each kernel its own folder: a module loads only on its own kernel).
 HARNESS_BINS := $(addprefix $(B)/harness/tests/,$(HARNESS_TESTS))
+HARNESS_MODS := $(B)/harness/$(VM_KERNEL)
 $(B)/harness/tests/%: selftests/harness/%.c | $(KSELFTEST)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $<
 $(B)/harness/tests/list: FORCE
 	@mkdir -p $(dir $@)
 	@printf '%s\n' $(HARNESS_TESTS) >$@
-$(B)/harness/gmp_warn.ko: selftests/harness/warnmod/gmp_warn.c vm-module
-	@mkdir -p $(B)/harness/warnmod
-	@ln -sfn $(SRC)/selftests/harness/warnmod/Kbuild $(SRC)/selftests/harness/warnmod/gmp_warn.c $(B)/harness/warnmod/
-	$(MAKE) -C "$(VM_KDIR)" M=$(SRC)/$(B)/harness/warnmod modules
-	cp $(B)/harness/warnmod/gmp_warn.ko $@
+# harness_mod NAME: selftests/harness/NAMEmod/gmp_NAME.c -> gmp_NAME.ko
+define harness_mod
+$(HARNESS_MODS)/gmp_$(1).ko: selftests/harness/$(1)mod/gmp_$(1).c vm-module
+	@mkdir -p $(HARNESS_MODS)/$(1)mod
+	@ln -sfn $(SRC)/selftests/harness/$(1)mod/Kbuild $(SRC)/$$< $(HARNESS_MODS)/$(1)mod/
+	$$(MAKE) -C "$$(VM_KDIR)" M=$(SRC)/$(HARNESS_MODS)/$(1)mod modules
+	cp $(HARNESS_MODS)/$(1)mod/gmp_$(1).ko $$@
+endef
+$(foreach m,warn leak,$(eval $(call harness_mod,$(m))))
 
-check-harness: vm-module $(B)/gmp-timeout $(HARNESS_BINS) $(B)/harness/tests/list $(B)/harness/gmp_warn.ko
+check-harness: vm-module $(B)/gmp-timeout $(HARNESS_BINS) $(B)/harness/tests/list \
+		$(HARNESS_MODS)/gmp_warn.ko $(HARNESS_MODS)/gmp_leak.ko
 	@B=$(B) RESULTS=$(RESULTS) qemu/check-harness.sh
 
 # ---- housekeeping -------------------------------------------------------
@@ -184,7 +215,11 @@ help:
 	@echo "                 the kernel log; last line 'N passed, N failed'"
 	@echo "  run            boots the VM and runs the demo (the main job)"
 	@echo "  vm             boots the VM to a shell with gmp.ko loaded (debugging)"
+	@echo "  check-debug    the same suite on the debug kernel (KASAN, lockdep, kmemleak,"
+	@echo "                 UBSAN, fault injection; built by qemu/kernel-debug.sh, cached),"
+	@echo "                 then kmemleak with the module loaded and after rmmod"
 	@echo "  check-harness  proves make check catches failures, crashes, hangs and WARNs"
+	@echo "                 (with VM_KERNEL=debug: on the debug kernel, and leaks too)"
 	@echo "  bench          gmp vs Go vs threads, one VM boot; report in results/ (make bench-help)"
 	@echo "  deps           installs/fetches what is missing (apt-get as root)"
 	@echo "  module         only gmp.ko (for KDIR)      userlib  only libgmprt"
@@ -194,10 +229,16 @@ help:
 	@echo "  KDIR=$(KDIR)"
 	@echo "               kernel tree gmp.ko builds against (default: the running"
 	@echo "               kernel's, else the VM kernel's headers)"
-	@echo "  VM_KERNEL=$(VM_KERNEL)     kernel the VM boots: cloud (Debian's cloud-amd64)"
+	@echo "  VM_KERNEL=$(VM_KERNEL)     kernel the VM boots: cloud (Debian's cloud-amd64),"
+	@echo "               debug (qemu/kernel-debug.sh; what check-debug uses)"
 	@echo "  VM_SMP=$(VM_SMP)  VM_MEM=$(VM_MEM)  VM_TIMEOUT=$(VM_TIMEOUT) (s, whole VM)"
 	@echo "  TESTS='a b'  run only these selftests (default: all: $(SELFTESTS))"
 	@echo "  TEST_TIMEOUT=$(TEST_TIMEOUT) (s, per test binary)  VM_APPEND=  extra kernel arguments"
+	@echo "  FUZZ_TIME=$(FUZZ_TIME) (s, the fuzzer's budget in check)  FUZZ_SEED=$(FUZZ_SEED)"
+	@echo "               (the fuzzer's seed; empty: a new one each run, printed)"
+	@echo "  check-debug: DEBUG_VM_SMP=$(DEBUG_VM_SMP) DEBUG_VM_MEM=$(DEBUG_VM_MEM)"
+	@echo "               DEBUG_VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) DEBUG_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT)"
+	@echo "               DEBUG_FUZZ_TIME=$(DEBUG_FUZZ_TIME) (s); TESTS, FUZZ_SEED as for check"
 	@echo "  GMP_CACHE=$(GMP_CACHE)  (downloads, kernels)"
 	@echo "  RESULTS=$(RESULTS)  (logs of check/run)"
 

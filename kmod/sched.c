@@ -295,7 +295,12 @@ int gmp_sched_mmap(struct gmp_sched *s, struct vm_area_struct *vma)
 	unsigned long clear = VM_MAYEXEC;
 	int i, ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * MAP_SHARED, not MAP_PRIVATE.  VM_MAYSHARE, not VM_SHARED: the kernel
+	 * clears VM_SHARED (and VM_MAYWRITE) for a read-only file, whose shared
+	 * mappings can then never be written.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;

@@ -8,17 +8,22 @@
 # that the verdict fails, with the expected message, for: a failing test
 # case, a crashing binary, a hanging binary (per-test timeout), a module that
 # WARNs, and a VM that never finishes (whole-VM timeout); and that it passes
-# for the control.  Run by "make check-harness" (the Makefile builds first).
+# for the control.  On the debug kernel (VM_KERNEL=debug, where check-debug
+# looks for leaks), also for a module that leaks memory, which kmemleak must
+# report with the module loaded.  Run by "make check-harness" (the Makefile
+# builds first).
 set -uo pipefail
 
 B=${B:-build}
-out=${RESULTS:-results}/harness
-initrd=$B/harness/initramfs.cpio
+kernel=${VM_KERNEL:-cloud}
+out=${RESULTS:-results}/harness-$kernel
+mods=$B/harness/$kernel
+initrd=$mods/initramfs.cpio
 status=0
 
 mkdir -p "$out"
-qemu/mkinitramfs.sh "$initrd" "$B/vm-${VM_KERNEL:-cloud}/kmod/gmp.ko" \
-	"$B/harness/tests" "$B/gmp-timeout" "$B/harness/gmp_warn.ko" || exit 1
+qemu/mkinitramfs.sh "$initrd" "$B/vm-$kernel/kmod/gmp.ko" \
+	"$B/harness/tests" "$B/gmp-timeout" "$mods/gmp_warn.ko" "$mods/gmp_leak.ko" || exit 1
 
 # scenario NAME WANT(pass|fail) PATTERN VM_APPEND [VM_TIMEOUT]
 scenario() {
@@ -47,6 +52,11 @@ scenario crash   fail 'crash_test: .*signal 11|crash_test: exit=139' "gmp.tests=
 scenario hang    fail 'hang_test: TIMEOUT' "gmp.tests=hang_test gmp.timeout=10"
 scenario warn    fail 'kernel log: .*WARNING:' "gmp.tests=pass_test gmp.module=/bin/gmp_warn.ko"
 scenario vm-timeout fail 'did not finish' "gmp.tests=hang_test gmp.timeout=600" 20
+if [ "$kernel" = debug ]; then
+	scenario leak fail 'gmp_leak_one\+.*\[gmp_leak\]' \
+		"gmp.tests=pass_test gmp.module=/bin/gmp_leak.ko gmp.kmemleak=1"
+	scenario leak-free pass 'passed, 0 failed' "gmp.tests=pass_test gmp.kmemleak=1"
+fi
 
 if [ $status -eq 0 ]; then
 	echo "check-harness: every failure mode is caught"

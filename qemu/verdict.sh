@@ -9,7 +9,11 @@
 # binary that exits badly without a failed case, a failed insmod or rmmod, a
 # VM that never reached the end of the run, and any kernel splat in the log.
 # Counts test cases from each kselftest binary's "Totals" line; the module
-# unload and the kernel log each count as one check of their own.
+# unload and the kernel log each count as one check of their own, and so
+# does each kmemleak check when the run asked for them (gmp.kmemleak=1 in
+# OUTDIR/cmdline: "make check-debug"): one with the module loaded, one after
+# rmmod, each failing on any leak reported (the report is printed) or on no
+# report at all.
 # The last line printed is "N passed, N failed" (", N skipped" when any).
 set -uo pipefail
 
@@ -23,8 +27,10 @@ SPLATS='BUG:|WARNING:|Oops|general protection|possible recursive locking|circula
 
 failures=$(mktemp)
 trap 'rm -f "$failures"' EXIT
+wantleak=0
+grep -qw 'gmp.kmemleak=1' "$outdir/cmdline" 2>/dev/null && wantleak=1
 
-counts=$(awk -v F="$failures" '
+counts=$(awk -v F="$failures" -v wantleak=$wantleak '
 function fail(n, msg) { print msg >> F; failed += n }
 { sub(/\r$/, "") }	# the serial line ends lines with CR LF
 /^1\.\.[0-9]+$/ && !plan { plan = substr($0, 4) + 0; next }
@@ -58,7 +64,26 @@ function fail(n, msg) { print msg >> F; failed += n }
 	totals = ""
 	next
 }
-/^# insmod .*: FAILED/ { fail(1, "insmod failed: no test could run") }
+/^# insmod .*: FAILED/ { fail(1, "insmod failed: no test could run"); noinsmod = 1 }
+/^# kmemleak: unavailable/ { fail(1, substr($0, 3)); leak["loaded"] = leak["unloaded"] = 1; next }
+/^# kmemleak (loaded|unloaded): / {
+	w = substr($3, 1, length($3) - 1)
+	leak[w] = 1
+	leaking = 0
+	what = (w == "loaded") ? "with the module loaded" : "after rmmod"
+	if ($4 == "FAILED")
+		fail(1, "kmemleak " what ": " substr($0, index($0, "FAILED")))
+	else if ($4 + 0 > 0) {
+		fail(1, "kmemleak " what ": " $4 " leak(s):")
+		leaking = 1
+	} else
+		passed++
+	next
+}
+/^# kmemleak\| / {
+	if (leaking && nleak++ < 100) print "    " substr($0, 13) >> F
+	next
+}
 /^# rmmod [^ ]*: ok/ { passed++; unloaded = 1 }
 /^# rmmod [^ ]*: FAILED/ { fail(1, "rmmod " substr($3, 1, length($3) - 1) " failed: the module could not be unloaded"); unloaded = 1 }
 /^# gmp-runner: done/ { done = 1 }
@@ -69,16 +94,24 @@ END {
 		fail(1, "the VM did not finish the run (kernel crash, hang or VM_TIMEOUT): see console.log")
 	else if (!unloaded && plan)
 		fail(1, "the module was never unloaded")
+	if (wantleak && !noinsmod && done)
+		for (w in want) if (!leak[w]) fail(1, "kmemleak: no " w " check in the output")
 	printf "%d %d %d\n", passed, failed, skipped
-}' "$out")
+}
+BEGIN { want["loaded"] = want["unloaded"] = 1 }' "$out")
 read -r passed failed skipped <<<"$counts"
 
 # Kernel splats, each with the test that was running when it happened.
 if [ -f "$con" ] && grep -Eq "$SPLATS" "$con"; then
 	awk -v re="$SPLATS" '
-	/gmp-runner: start / { cur = $NF }
-	/gmp-runner: end / { cur = "" }
-	$0 ~ re && n < 20 { n++; print "kernel log: " (cur ? "during " cur ": " : "") $0 }
+	/gmp-runner: start / { cur = $NF; fz = "" }
+	/gmp-runner: end / { cur = ""; fz = "" }
+	# The fuzzer marks each episode: name it, with the seed to replay it.
+	/gmp-fuzz: / { fz = $0; sub(/.*gmp-fuzz: /, "", fz); sub(/\r$/, "", fz) }
+	$0 ~ re && n < 20 {
+		n++
+		print "kernel log: " (cur ? "during " cur (fz ? " (" fz ")" : "") ": " : "") $0
+	}
 	' "$con" | sed 's/\r$//' >>"$failures"
 	failed=$((failed + 1))
 elif [ -f "$con" ]; then

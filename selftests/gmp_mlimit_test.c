@@ -130,10 +130,12 @@ static int write_long(const char *path, long v)
 }
 
 #define THREADS_MAX	"/proc/sys/kernel/threads-max"
+#define PID_MAX		"/proc/sys/kernel/pid_max"
 
 FIXTURE(mlimit) {
 	struct gmp_inst g;
 	long threads_max;
+	long pid_max;
 };
 
 FIXTURE_SETUP(mlimit)
@@ -143,6 +145,14 @@ FIXTURE_SETUP(mlimit)
 	if (self->threads_max < GMP_MAX_M + 100 &&
 	    write_long(THREADS_MAX, GMP_MAX_M + 1000))
 		SKIP(return, "cannot raise %s (not root?)", THREADS_MAX);
+	/*
+	 * A small kernel (the debug kernel: no CONFIG_BASE_FULL) has 4096
+	 * pids; its limit is 32768.
+	 */
+	self->pid_max = read_long(PID_MAX);
+	if (self->pid_max < GMP_MAX_M + 1000 &&
+	    write_long(PID_MAX, GMP_MAX_M + 2000))
+		SKIP(return, "cannot raise %s", PID_MAX);
 	ASSERT_EQ(0, gmp_inst_open(&self->g, 2, 0));
 }
 
@@ -151,11 +161,13 @@ FIXTURE_TEARDOWN(mlimit)
 	gmp_inst_close(&self->g);
 	if (self->threads_max > 0)
 		write_long(THREADS_MAX, self->threads_max);
+	if (self->pid_max > 0)
+		write_long(PID_MAX, self->pid_max);
 }
 
 #define N	(GMP_MAX_M - 1)		/* members; main's M makes GMP_MAX_M */
 
-TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 240)
+TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 480)
 {
 	static struct member mem[N + 8];
 	static pthread_t t[N + 8];

@@ -308,6 +308,36 @@ static long module_refcnt(void)
  * Pages outlive the file until the last unmap; the module stays pinned
  * (unload refused) while an instance or a mapping of one exists.
  */
+/*
+ * MAP_SHARED is what counts, not whether the fd can write: a read-only fd
+ * maps both regions shared, read-only (the kernel clears VM_SHARED, not
+ * VM_MAYSHARE, for a read-only file; gmp.ko took it for a private mapping).
+ */
+TEST_F(mmap, shared_from_read_only_fd)
+{
+	struct gmp_params prm = { .nprocs = variant->nprocs };
+	int fd = open("/dev/gmp", O_RDONLY | O_CLOEXEC);
+	void *s, *p;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gmp_ioctl(fd, GMP_IOC_SETUP, &prm));
+	s = mmap(NULL, prm.sched.size, PROT_READ, MAP_SHARED, fd, GMP_OFF_SCHED);
+	ASSERT_NE(MAP_FAILED, s) TH_LOG("sched: %s", strerror(errno));
+	EXPECT_EQ(prm.nprocs, *(uint32_t *)((uint8_t *)s + prm.sched.gomaxprocs));
+	p = mmap(NULL, prm.procs.size, PROT_READ, MAP_SHARED, fd, GMP_OFF_PROCS);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("procs: %s", strerror(errno));
+	/* Still never writable, nor private. */
+	EXPECT_EQ(-1, mprotect(p, prm.procs.size, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, prm.procs.size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, GMP_OFF_PROCS));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, prm.sched.size, PROT_READ, MAP_PRIVATE,
+				   fd, GMP_OFF_SCHED));
+	EXPECT_EQ(EINVAL, errno);
+	munmap(s, prm.sched.size);
+	munmap(p, prm.procs.size);
+	close(fd);
+}
+
 TEST(lifetime_pages_and_module)
 {
 	struct gmp_inst g;

@@ -106,14 +106,20 @@ static inline int run_child(void (*fn)(void), char *err, size_t len)
 	}								\
 	struct rt_fixture_end_
 
-/* A gmp.ko counter of the running instance, from its scheddetail "stats:". */
+/*
+ * One of gmp.ko's call counters ("stats: park=.. preempt=.."), or -1.  Only
+ * from the stats line: with detail, each P's line has a preempt= of its own
+ * (the request word), which a plain search for " preempt=" would find first.
+ */
 static inline long rt_kstat(const char *key)
 {
 	char buf[16384];
+	const char *at;
 
 	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
 		return -1;
-	return rt_trace_val(buf, key);
+	at = strstr(buf, "\n  stats:");
+	return at ? rt_trace_val(at, key) : -1;
 }
 
 #endif /* RT_UTIL_H */
