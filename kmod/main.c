@@ -324,8 +324,13 @@ static struct miscdevice gmp_misc = {
 
 static int __init gmp_init(void)
 {
+	int ret;
+
 	gmp_debugfs_init();
-	return misc_register(&gmp_misc);
+	ret = misc_register(&gmp_misc);
+	if (ret)	/* else the next load finds gmp/ in its way */
+		gmp_debugfs_exit();
+	return ret;
 }
 
 static void __exit gmp_exit(void)
