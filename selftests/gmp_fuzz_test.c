@@ -1945,7 +1945,7 @@ FIXTURE_SETUP(fuzz)
 	int fd = open("/dev/gmp", O_RDWR);
 
 	if (fd < 0)
-		SKIP(return, "no /dev/gmp: %s", strerror(errno));
+		SETUP_SKIP("no /dev/gmp: %s", strerror(errno));
 	close(fd);
 	ASSERT_EQ(0, fz_prepare(&self->run));
 	fz_config(&self->run);

@@ -144,7 +144,7 @@ FIXTURE_SETUP(mlimit)
 	self->threads_max = read_long(THREADS_MAX);
 	if (self->threads_max < GMP_MAX_M + 100 &&
 	    write_long(THREADS_MAX, GMP_MAX_M + 1000))
-		SKIP(return, "cannot raise %s (not root?)", THREADS_MAX);
+		SETUP_SKIP("cannot raise %s (not root?)", THREADS_MAX);
 	/*
 	 * A small kernel (the debug kernel: no CONFIG_BASE_FULL) has 4096
 	 * pids; its limit is 32768.
@@ -152,7 +152,7 @@ FIXTURE_SETUP(mlimit)
 	self->pid_max = read_long(PID_MAX);
 	if (self->pid_max < GMP_MAX_M + 1000 &&
 	    write_long(PID_MAX, GMP_MAX_M + 2000))
-		SKIP(return, "cannot raise %s", PID_MAX);
+		SETUP_SKIP("cannot raise %s", PID_MAX);
 	ASSERT_EQ(0, gmp_inst_open(&self->g, 2, 0));
 }
 
