@@ -283,8 +283,8 @@ END {
 	if (R_npmax > 1) {
 		gs = "fanout-speedup" SUBSEP R_npmax
 		rows[++nrows] = gs; metric[gs] = "speedup"
-		for (ii = 1; ii <= 2; ii++) {
-			impl = ii == 1 ? "gmp" : "go"
+		for (ii = 1; ii <= 3; ii++) {
+			impl = ii == 1 ? "gmp" : ii == 2 ? "go" : "threads"
 			if (((g1 SUBSEP impl) in med) && ((gN SUBSEP impl) in med)) {
 				med[gs SUBSEP impl] = med[g1 SUBSEP impl] / med[gN SUBSEP impl]
 				cnt[gs SUBSEP impl] = 1
@@ -458,7 +458,7 @@ END {
 	print "## Notes" > f_md
 	print "" > f_md
 	if (("fanout" SUBSEP 1) in seen)
-		print "- fanout: its times include the serial fib(16) leaves, compiled by gcc -O2 for gmp and by Go's compiler for Go, so gmp/Go there compares compilers as much as schedulers; the target is the speed-up from 1 to more Ps, each against itself." > f_md
+		print "- fanout: its times include the serial fib(16) leaves, compiled by gcc -O2 for gmp and by Go's compiler for Go, so gmp/Go there compares compilers as much as schedulers; the target is the speed-up from 1 to more Ps, each against itself. Its threads column is the same leaves (gmp's build) shared by plain threads through one counter, with no scheduler: the speed-up the machine allows for this work." > f_md
 	print "- syscalls: every syscall of every thread of the process over the measured section (perf counter on raw_syscalls:sys_enter, inherited by new threads). Go's include its sysmon thread's sleeps; gmp's sysmon runs in the kernel. A per-op rate far below 1 means the per-op path makes none." > f_md
 	print "- The run shares the host's CPUs with whatever else runs there (see the load above); under emulation that shows as spread between repetitions." > f_md
 	print "" > f_md

@@ -17,11 +17,17 @@
  *   mutex-uncontended   pthread_mutex lock+unlock by one thread; ns per pair
  *   mutex-contended     4 threads incrementing one counter under one
  *                       pthread_mutex; ns per lock+unlock pair (all threads)
+ *   fanout              the serial leaves of fanout's fib(32) (cutoff 16),
+ *                       shared by NPROCS threads through one atomic counter:
+ *                       no scheduler, so its speed-up from 1 to NPROCS is
+ *                       what the machine (under emulation, the emulator)
+ *                       allows; ns per fib(32)
  *
  * NPROCS is recorded (the threads are not limited to it, except yield's,
- * which are pinned to one CPU).
+ * which are pinned to one CPU, and fanout's, which are NPROCS).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <linux/futex.h>
 #include "common.h"
@@ -272,6 +278,67 @@ static void bench_mutex(int workers)
 		     "workers=%d", workers);
 }
 
+#define FIB_N		32	/* as bench/gmp/fanout.c and Go's */
+#define FIB_CUTOFF	16
+#define FIB_MAXLEAVES	8192	/* fib(32) with cutoff 16 has 2,584 */
+
+static int leaves[FIB_MAXLEAVES], nleaves;
+static atomic_long next_leaf, fib_sum;
+static long fib_total;
+
+static long fib_serial(int n)
+{
+	return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
+
+/* The leaves fanout's recursion reaches: fib(n) for n <= FIB_CUTOFF. */
+static void fib_leaves(int n)
+{
+	if (n <= FIB_CUTOFF) {
+		if (nleaves == FIB_MAXLEAVES)
+			bench_die("fanout: more than %d leaves", FIB_MAXLEAVES);
+		leaves[nleaves++] = n;
+		return;
+	}
+	fib_leaves(n - 1);
+	fib_leaves(n - 2);
+}
+
+static void *fib_worker(void *arg)
+{
+	long i, sum = 0;
+
+	(void)arg;
+	while ((i = atomic_fetch_add(&next_leaf, 1)) < fib_total)
+		sum += fib_serial(leaves[i % nleaves]);
+	atomic_fetch_add(&fib_sum, sum);
+	return NULL;
+}
+
+static void bench_fanout(void)
+{
+	pthread_t t[64];
+	int64_t t0, t1;
+	int i, n = A.nprocs < 1 ? 1 : A.nprocs > 64 ? 64 : A.nprocs;
+
+	fib_leaves(FIB_N);
+	fib_total = (long)nleaves * A.iters;
+	t0 = bench_now();
+	for (i = 1; i < n; i++)
+		if (pthread_create(&t[i], NULL, fib_worker, NULL))
+			bench_die("pthread_create failed");
+	fib_worker(NULL);
+	for (i = 1; i < n; i++)
+		pthread_join(t[i], NULL);
+	t1 = bench_now();
+	if (atomic_load(&fib_sum) != 2178309L * A.iters)
+		bench_die("fanout: sum %ld, want %ld", atomic_load(&fib_sum),
+			  2178309L * A.iters);
+	bench_result("fanout", "threads", A.nprocs, A.iters, "ns_per_op",
+		     (double)(t1 - t0) / A.iters, "n=%d cutoff=%d threads=%d leaves=%d",
+		     FIB_N, FIB_CUTOFF, n, nleaves);
+}
+
 int main(int argc, char **argv)
 {
 	A = bench_parse(argc, argv);
@@ -288,6 +355,8 @@ int main(int argc, char **argv)
 		bench_mutex(1);
 	else if (!strcmp(A.workload, "mutex-contended"))
 		bench_mutex(MUTEX_WORKERS);
+	else if (!strcmp(A.workload, "fanout"))
+		bench_fanout();
 	else
 		bench_die("threads-bench: no workload %s", A.workload);
 	return 0;
