@@ -224,4 +224,17 @@ static inline long bench_sc_delta(const struct bench_sc *sc, long before,
 	return after - before - sc->overhead;
 }
 
+/*
+ * fanout's work, the same for gmp and the threads ceiling: fib(FIB_N) by a
+ * recursion that forks above FIB_CUTOFF; below it, serial leaves.
+ */
+#define FIB_N		32
+#define FIB_CUTOFF	16
+#define FIB_RESULT	2178309L	/* fib(32) */
+
+static inline long fib_serial(int n)
+{
+	return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
+
 #endif /* BENCH_COMMON_H */

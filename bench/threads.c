@@ -278,18 +278,11 @@ static void bench_mutex(int workers)
 		     "workers=%d", workers);
 }
 
-#define FIB_N		32	/* as bench/gmp/fanout.c and Go's */
-#define FIB_CUTOFF	16
 #define FIB_MAXLEAVES	8192	/* fib(32) with cutoff 16 has 2,584 */
 
 static int leaves[FIB_MAXLEAVES], nleaves;
 static atomic_long next_leaf, fib_sum;
 static long fib_total;
-
-static long fib_serial(int n)
-{
-	return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
-}
 
 /* The leaves fanout's recursion reaches: fib(n) for n <= FIB_CUTOFF. */
 static void fib_leaves(int n)
@@ -331,9 +324,9 @@ static void bench_fanout(void)
 	for (i = 1; i < n; i++)
 		pthread_join(t[i], NULL);
 	t1 = bench_now();
-	if (atomic_load(&fib_sum) != 2178309L * A.iters)
+	if (atomic_load(&fib_sum) != FIB_RESULT * A.iters)
 		bench_die("fanout: sum %ld, want %ld", atomic_load(&fib_sum),
-			  2178309L * A.iters);
+			  FIB_RESULT * A.iters);
 	bench_result("fanout", "threads", A.nprocs, A.iters, "ns_per_op",
 		     (double)(t1 - t0) / A.iters, "n=%d cutoff=%d threads=%d leaves=%d",
 		     FIB_N, FIB_CUTOFF, n, nleaves);
