@@ -3,26 +3,35 @@
  * gmp.ko private header: the scheduler instance (Go's sched), its Ps and Ms.
  *
  * Locking, outermost first:
- *   sched->mlock   (mutex)    the M registry: register, unregister, reap
+ *   sched->mlock   (mutex)    the M registry: register, unregister, reap;
+ *                             the M slot pages; SETUP; trace's walk of Ms
  *   sched->gq_get  (mutex)    serialises takers of the global run queue
  *   sched->lock    (spinlock) everything the scheduler decides on: P state
  *                             and idle list, M idle list and notes, the
- *                             global run queue, the shared counters
- * Functions named __gmp_*() expect sched->lock held.
+ *                             global run queue, the shared counters, the
+ *                             commit of a handoff (block.c)
+ * Functions named __gmp_*() expect sched->lock held.  The preempt notifiers
+ * and hrtimers of block.c take none of these: they run under the runqueue
+ * lock or in hard interrupt context, and only flip atomic state.
  */
 #ifndef _GMP_H
 #define _GMP_H
 
 #include <linux/atomic.h>
 #include <linux/cache.h>
+#include <linux/hrtimer.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/gmp.h>
 
@@ -50,6 +59,7 @@ struct gmp_p_page {			/* GMP_OFF_PROCS page 1 + i: P i */
 	u32 syscalltick;
 	u32 preempt;
 	u64 timer0when;
+	s32 cpu;			/* kernel, at SETUP */
 	/* Takers CAS runqhead; only the owner M writes runqtail. */
 	u32 runqhead ____cacheline_aligned;
 	u32 runqtail;
@@ -58,10 +68,22 @@ struct gmp_p_page {			/* GMP_OFF_PROCS page 1 + i: P i */
 };
 
 /*
+ * GMP_OFF_MS: one slot per M id, a cache line each (every M writes its own
+ * inruntime at every entry into its scheduler: no false sharing).
+ */
+struct gmp_m_slot {
+	u32 inruntime;			/* the M: non-zero while in its scheduler */
+	s32 p;				/* the kernel: the P the M holds, or GMP_NONE */
+} ____cacheline_aligned;
+
+#define GMP_MSLOTS_PER_PAGE	(PAGE_SIZE / sizeof(struct gmp_m_slot))
+#define GMP_MS_PAGES		DIV_ROUND_UP(GMP_MAX_M, GMP_MSLOTS_PER_PAGE)
+
+/*
  * Kernel-side truth about a P.  Legal transitions (all under sched->lock):
  *   IDLE     -> HELD      pidleget: acquire, wake, park's recheck
  *   IDLE     -> RESERVED  wake/handoff found no idle M: a new M will claim it
- *   HELD     -> IDLE      park, release, sysmon's retake, a dead holder
+ *   HELD     -> IDLE      park, release, a retake or handoff, a dead holder
  *   HELD     -> RESERVED  handoff of a held P when no M is idle
  *   RESERVED -> HELD      a new M registers with GMP_REGISTER_CLAIM
  *   RESERVED -> IDLE      the new M could not be made: release
@@ -73,11 +95,31 @@ enum gmp_pstate {
 	GMP_PS_RESERVED,
 };
 
+/*
+ * What an M's thread is doing, as its preempt notifiers see it (m->mstate;
+ * the legal transitions and who makes them are in block.c's essay).
+ */
+enum gmp_mstate {
+	GMP_MS_RUNNING,			/* on a CPU, or preempted and runnable */
+	GMP_MS_SLEEP,			/* blocked, with nothing to hand off */
+	GMP_MS_BLOCKED,			/* blocked holding a P: grace timer armed */
+	GMP_MS_EXPIRED,			/* blocked past the grace period */
+	GMP_MS_TAKEN,			/* its P was handed off while it slept */
+	GMP_MS_DEAD,			/* the thread switched out for the last time */
+};
+
+/* m->pnstate: is the M's preempt notifier on its thread's list? */
+enum gmp_pnstate {
+	GMP_PN_ON,
+	GMP_PN_OFF,			/* removed by the thread itself */
+	GMP_PN_DEAD,			/* the thread is gone: the list is dead too */
+};
+
 struct gmp_m;
 
 struct gmp_p {
 	int id;
-	int cpu;			/* CPU for GMP_SETUP_PIN_PROCS */
+	int cpu;			/* a CPU of the opener's mask (GMP_FEAT_CPUS) */
 	enum gmp_pstate state;
 	struct gmp_m *m;		/* holder while HELD */
 	struct list_head idle;		/* on sched->pidle while IDLE */
@@ -91,12 +133,27 @@ struct gmp_p {
 	u64 syscallwhen;
 };
 
+struct gmp_sched;
+
 /* An M: a registered thread.  Fields below @lock_protected need sched->lock. */
 struct gmp_m {
 	u32 id;
-	pid_t tid;
-	struct task_struct *task;	/* reference held while registered */
+	struct gmp_sched *s;
+	struct pid *pid;		/* reference held: the thread's identity */
+	/*
+	 * The thread, not referenced: dereferenced only by the thread itself,
+	 * while it sleeps in one of our calls, or under RCU (sched->lock
+	 * counts) while mstate is not DEAD (block.c says why that is safe).
+	 */
+	struct task_struct *task;
+	struct gmp_m_slot *kslot;	/* its GMP_OFF_MS slot, kernel mapping */
 	struct rcu_head rcu;
+	/* block.c */
+	struct preempt_notifier pn;
+	atomic_t mstate;		/* enum gmp_mstate */
+	atomic_t pnstate;		/* enum gmp_pnstate */
+	struct hrtimer timer;		/* grace period; kicks to sysmon */
+	unsigned long bits;		/* GMP_MB_* */
 	/* lock_protected: */
 	struct gmp_p *p;		/* P held */
 	bool parked;			/* on sched->midle */
@@ -106,8 +163,13 @@ struct gmp_m {
 	struct gmp_p *nextp;
 	bool nextspinning;
 	int noteerr;			/* wake with this error (shutdown) */
+	struct task_struct *wake_task;	/* shutdown's wake, outside the lock */
 	bool spinning;			/* last park/wake said so (for scheddetail) */
 };
+
+/* m->bits */
+#define GMP_MB_REF_DROPPED	0	/* the M's reference on the instance is gone */
+#define GMP_MB_PREEMPT_QUEUED	1	/* a preempt handoff task_work is queued */
 
 enum gmp_stat {
 	GMP_STAT_PARK,
@@ -116,9 +178,14 @@ enum gmp_stat {
 	GMP_STAT_RELEASE,
 	GMP_STAT_RUNQPUT,
 	GMP_STAT_RUNQGET,
-	GMP_STAT_RETAKE,
-	GMP_STAT_PREEMPT,
+	GMP_STAT_RETAKE,		/* a P in GMP_P_SYSCALL retaken by polling */
+	GMP_STAT_PREEMPT,		/* preempt requests */
 	GMP_STAT_NEWM,
+	GMP_STAT_BLOCK,			/* an M blocked holding a P (timer armed) */
+	GMP_STAT_BLOCK_HANDOFF,		/* ... and lost it after the grace period */
+	GMP_STAT_PREEMPT_HANDOFF,	/* a G ran 10 ms: its P went to another M */
+	GMP_STAT_REAP,			/* dead Ms reaped */
+	GMP_STAT_SYSMON_ROUND,		/* sysmon's rounds: what it costs */
 	GMP_NR_STATS,
 };
 
@@ -133,16 +200,28 @@ struct gmp_gq_chunk {
 	u64 g[GMP_GQ_CHUNK];
 };
 
+/* Why sysmon was kicked (sched->kick bits). */
+#define GMP_KICK_HANDOFF	0	/* an M's grace period expired */
+#define GMP_KICK_REAP		1	/* an M's thread died */
+#define GMP_KICK_RUN		2	/* a P was taken, or a holder runs again */
+
+struct gmp_user;
+
 struct gmp_sched {
 	spinlock_t lock;
 	struct mutex mlock;
 	struct mutex gq_get;
+	struct kref ref;		/* the file, and every M whose notifier is on */
+	struct work_struct free_work;
 	struct pid *owner;		/* thread group that opened the file */
 	pid_t owner_tgid;		/* its number, for debugfs */
+	struct gmp_user *user;		/* whom it is charged to (user.c) */
+	unsigned long locked_pages;	/* charged against RLIMIT_MEMLOCK */
 	u32 id;
 	bool ready;			/* GMP_IOC_SETUP done */
 	bool dead;			/* shut down: every call gets -ESHUTDOWN */
 	u32 flags;			/* GMP_SETUP_* */
+	u64 grace_ns;			/* block detection's grace period */
 	int nprocs;
 	u64 start_ns;
 
@@ -161,8 +240,9 @@ struct gmp_sched {
 
 	/* M registry (mlock for changes; RCU or sched->lock for lookups). */
 	struct xarray ms;		/* id -> M */
-	struct xarray ms_by_tid;	/* tid -> M */
 	int mcount;
+	atomic_t ndead;			/* Ms whose thread died, not yet reaped */
+	struct page *mpages[GMP_MS_PAGES];	/* M slot pages (mlock), lazily */
 
 	/* Ps waiting for a new M from the template thread (GMP_IOC_NEWM_WAIT). */
 	struct list_head newmq;
@@ -175,8 +255,11 @@ struct gmp_sched {
 	struct page *hdr_page;
 	struct gmp_procs_hdr *kh;
 
-	struct task_struct *sysmon;
-	bool sysmon_wait;		/* sysmon sleeps until a P gets busy */
+	/* Sysmon (sysmon.c): a thread of the owner inside GMP_IOC_SYSMON. */
+	wait_queue_head_t sysmon_wq;
+	unsigned long kick;		/* GMP_KICK_* */
+	bool sysmon_running;		/* a thread is in GMP_IOC_SYSMON */
+	bool sysmon_wait;		/* it sleeps until kicked */
 	struct dentry *debugfs;
 	atomic64_t stats[GMP_NR_STATS];
 };
@@ -187,9 +270,15 @@ struct gmp_wakeq {
 	int n;
 };
 
+/* module parameters (main.c) */
+extern unsigned int gmp_block_grace_us;
+extern unsigned int gmp_max_user_instances;
+
 /* sched.c: instance lifetime, shared pages, Ps, M registry */
+int gmp_sched_init(void);
+void gmp_sched_exit(void);
 struct gmp_sched *gmp_sched_alloc(void);
-void gmp_sched_free(struct gmp_sched *s);
+void gmp_sched_put(struct gmp_sched *s);
 int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *params);
 void gmp_sched_shutdown(struct gmp_sched *s);
 int gmp_sched_mmap(struct gmp_sched *s, struct vm_area_struct *vma);
@@ -203,10 +292,12 @@ u64 gmp_now(void);
 /* park.c: Ps and Ms handed over, parked and woken */
 void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p);
 struct gmp_p *__gmp_pidleget(struct gmp_sched *s);
-void __gmp_hold(struct gmp_p *p, struct gmp_m *m);
+void __gmp_hold(struct gmp_sched *s, struct gmp_p *p, struct gmp_m *m);
+void __gmp_m_setp(struct gmp_m *m, struct gmp_p *p);
 void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq);
 void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq);
 void __gmp_wake_all(struct gmp_sched *s, int err);
+void gmp_wake_all_flush(struct gmp_sched *s);
 bool __gmp_runq_empty(struct gmp_p *p);
 void gmp_wakeq_flush(struct gmp_wakeq *wq);
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a);
@@ -214,7 +305,18 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a);
 int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);
 int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);
 int gmp_newm_wait(struct gmp_sched *s, struct gmp_m *m, struct gmp_newm *a);
-void gmp_pin(struct gmp_sched *s, struct gmp_m *m, int p);
+
+/* block.c: block detection, the handoffs it and sysmon make, notifiers */
+int gmp_block_init(void);
+void gmp_block_exit(void);
+void gmp_m_watch(struct gmp_m *m);
+void gmp_m_unwatch(struct gmp_m *m);
+void gmp_m_unwatch_remote(struct gmp_sched *s, struct gmp_m *m);
+void gmp_m_timer_cancel(struct gmp_m *m);
+bool gmp_m_current(struct gmp_sched *s);
+bool __gmp_take_blocked(struct gmp_sched *s, struct gmp_p *p,
+			struct gmp_wakeq *wq);
+int gmp_preempt_handoff(struct gmp_sched *s, struct gmp_m *m, u32 schedtick);
 
 /* runq.c: the global run queue */
 int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a);
@@ -222,9 +324,17 @@ int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a);
 void gmp_runq_free(struct gmp_sched *s);
 
 /* sysmon.c */
-int gmp_sysmon_start(struct gmp_sched *s);
-void gmp_sysmon_stop(struct gmp_sched *s);
+int gmp_sysmon(struct gmp_sched *s);
 void __gmp_sysmon_kick(struct gmp_sched *s);
+void gmp_sysmon_kick(struct gmp_sched *s, int why);
+
+/* user.c: per-user limits and charges */
+int gmp_user_charge_instance(struct gmp_sched *s);
+void gmp_user_uncharge_instance(struct gmp_sched *s);
+int gmp_user_lock_pages(struct gmp_sched *s, unsigned long n);
+void gmp_user_unlock_pages(struct gmp_sched *s);
+int gmp_user_init(void);
+void gmp_user_exit(void);
 
 /* trace.c: schedtrace, debugfs */
 int gmp_schedtrace(struct gmp_sched *s, struct gmp_trace *a);

@@ -6,7 +6,8 @@
  * refuses unknown flags and non-zero reserved fields, checks that the caller
  * belongs to the owning process and that the M id it passes is its own, and
  * copies the answer out.  The work is in sched.c (lifetime, mmap, Ms),
- * park.c (park, wake, Ps), runq.c (global queue), sysmon.c and trace.c.
+ * park.c (park, wake, Ps), block.c (block detection and handoffs), runq.c
+ * (global queue), sysmon.c, user.c (per-user limits) and trace.c.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -15,12 +16,22 @@
 #include <linux/uaccess.h>
 #include "gmp.h"
 
+unsigned int gmp_block_grace_us = 50;
+module_param_named(block_grace_us, gmp_block_grace_us, uint, 0644);
+MODULE_PARM_DESC(block_grace_us,
+		 "how long an M may block holding a P before the P is handed off (us; read at SETUP)");
+
+unsigned int gmp_max_user_instances = 128;
+module_param_named(max_user_instances, gmp_max_user_instances, uint, 0644);
+MODULE_PARM_DESC(max_user_instances,
+		 "instances a user may have open at once (CAP_SYS_RESOURCE: no limit)");
+
 static int gmp_open(struct inode *inode, struct file *file)
 {
 	struct gmp_sched *s = gmp_sched_alloc();
 
-	if (!s)
-		return -ENOMEM;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	file->private_data = s;
 	return 0;
 }
@@ -47,7 +58,7 @@ static int gmp_flush(struct file *file, fl_owner_t id)
 
 static int gmp_release(struct inode *inode, struct file *file)
 {
-	gmp_sched_free(file->private_data);
+	gmp_sched_put(file->private_data);
 	return 0;
 }
 
@@ -77,13 +88,15 @@ static long gmp_ioc_setup(struct gmp_sched *s, void __user *up)
 
 	if (copy_from_user(&prm, up, sizeof(prm)))
 		return -EFAULT;
-	if ((prm.flags & ~GMP_SETUP_FLAGS) || prm.resv0 ||
+	if ((prm.flags & ~GMP_SETUP_FLAGS) ||
 	    !gmp_zero(prm.resv, sizeof(prm.resv)) || prm.nprocs > GMP_MAX_PROCS)
 		return -EINVAL;
 	/* Out-only fields must come in zeroed: they are reserved for growth. */
 	if (prm.features || prm.instance || prm.runq_size || prm.max_m ||
-	    prm.global_runq_max || !gmp_zero(&prm.sched, sizeof(prm.sched)) ||
-	    !gmp_zero(&prm.procs, sizeof(prm.procs)))
+	    prm.global_runq_max || prm.block_grace_us ||
+	    !gmp_zero(&prm.sched, sizeof(prm.sched)) ||
+	    !gmp_zero(&prm.procs, sizeof(prm.procs)) ||
+	    !gmp_zero(&prm.ms, sizeof(prm.ms)))
 		return -EINVAL;
 	ret = gmp_sched_setup(s, &prm);
 	if (ret)
@@ -98,7 +111,8 @@ static long gmp_ioc_register(struct gmp_sched *s, void __user *up)
 
 	if (copy_from_user(&reg, up, sizeof(reg)))
 		return -EFAULT;
-	if ((reg.flags & ~GMP_REGISTER_FLAGS) || reg.resv || reg.m)
+	if ((reg.flags & ~GMP_REGISTER_FLAGS) || reg.resv || reg.m ||
+	    !gmp_zero(reg.resv2, sizeof(reg.resv2)))
 		return -EINVAL;
 	if (!(reg.flags & GMP_REGISTER_CLAIM) && reg.p)
 		return -EINVAL;
@@ -111,12 +125,14 @@ static long gmp_ioc_register(struct gmp_sched *s, void __user *up)
 
 static long gmp_ioc_unregister(struct gmp_sched *s, void __user *up)
 {
+	struct gmp_unregister a;
 	struct gmp_m *m;
-	u32 id;
 
-	if (get_user(id, (u32 __user *)up))
+	if (copy_from_user(&a, up, sizeof(a)))
 		return -EFAULT;
-	m = gmp_m_self(s, id);
+	if (a.flags || a.resv)
+		return -EINVAL;
+	m = gmp_m_self(s, a.m);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	return gmp_m_unregister(s, m);
@@ -180,7 +196,7 @@ static long gmp_ioc_proc(struct gmp_sched *s, void __user *up, bool acquire)
 
 	if (copy_from_user(&a, up, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.resv)
+	if (a.resv || (a.flags & ~(acquire ? GMP_ACQUIRE_FLAGS : 0)))
 		return -EINVAL;
 	if (a.p != GMP_NONE && (a.p < 0 || a.p >= s->nprocs))
 		return -EINVAL;
@@ -241,12 +257,23 @@ static long gmp_ioc_trace(struct gmp_sched *s, void __user *up)
 
 	if (copy_from_user(&a, up, sizeof(a)))
 		return -EFAULT;
-	if (a.flags & ~GMP_TRACE_FLAGS)
+	if ((a.flags & ~GMP_TRACE_FLAGS) || !gmp_zero(a.resv, sizeof(a.resv)))
 		return -EINVAL;
 	ret = gmp_schedtrace(s, &a);
 	if (ret)
 		return ret;
 	return put_user(a.len, &((struct gmp_trace __user *)up)->len);
+}
+
+static long gmp_ioc_sysmon(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_sysmon a;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.resv || !gmp_zero(a.resv2, sizeof(a.resv2)))
+		return -EINVAL;
+	return gmp_sysmon(s);
 }
 
 static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -266,6 +293,7 @@ static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case GMP_IOC_RUNQ_GET:
 	case GMP_IOC_NEWM_WAIT:
 	case GMP_IOC_SCHEDTRACE:
+	case GMP_IOC_SYSMON:
 		break;
 	default:
 		return -ENOTTY;
@@ -299,6 +327,8 @@ static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gmp_ioc_runq(s, up, false);
 	case GMP_IOC_NEWM_WAIT:
 		return gmp_ioc_newm(s, up);
+	case GMP_IOC_SYSMON:
+		return gmp_ioc_sysmon(s, up);
 	default:
 		return gmp_ioc_trace(s, up);
 	}
@@ -315,28 +345,75 @@ static const struct file_operations gmp_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * The mode devtmpfs creates /dev/gmp with, owner root:root.  0600: each
+ * instance costs the kernel memory and a sysmon, so who may open one is the
+ * administrator's choice, made in udev (the installed rule gives group gmp
+ * 0660, as /dev/kvm's does) or here (dev_mode=0666 opens it to everyone).
+ * Octal, permission bits only.
+ */
+static u16 dev_mode = 0600;
+
+static int dev_mode_set(const char *val, const struct kernel_param *kp)
+{
+	u16 mode;
+	int ret = kstrtou16(val, 8, &mode);
+
+	if (ret)
+		return ret;
+	if (mode & ~0777)
+		return -EINVAL;
+	*(u16 *)kp->arg = mode;
+	return 0;
+}
+
+static int dev_mode_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%04o\n", *(u16 *)kp->arg);
+}
+
+static const struct kernel_param_ops dev_mode_ops = {
+	.set = dev_mode_set,
+	.get = dev_mode_get,
+};
+module_param_cb(dev_mode, &dev_mode_ops, &dev_mode, 0444);
+MODULE_PARM_DESC(dev_mode, "mode of /dev/gmp, octal (default 0600; udev may change it)");
+
 static struct miscdevice gmp_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "gmp",
 	.fops = &gmp_fops,
-	.mode = 0666,
 };
 
 static int __init gmp_init(void)
 {
 	int ret;
 
+	ret = gmp_sched_init();
+	if (ret)
+		return ret;
+	gmp_user_init();
+	gmp_block_init();
+	gmp_misc.mode = dev_mode;
 	gmp_debugfs_init();
 	ret = misc_register(&gmp_misc);
-	if (ret)	/* else the next load finds gmp/ in its way */
+	if (ret) {	/* else the next load finds gmp/ in its way */
 		gmp_debugfs_exit();
+		gmp_block_exit();
+		gmp_user_exit();
+		gmp_sched_exit();
+	}
 	return ret;
 }
 
+/* No instance is left: each holds the module until it is freed. */
 static void __exit gmp_exit(void)
 {
 	misc_deregister(&gmp_misc);
 	gmp_debugfs_exit();
+	gmp_block_exit();
+	gmp_user_exit();
+	gmp_sched_exit();
 }
 
 module_init(gmp_init);
@@ -344,3 +421,5 @@ module_exit(gmp_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("gmp: Go's G-M-P scheduler state for C runtimes");
+MODULE_AUTHOR("The gmp authors");
+MODULE_VERSION(GMP_VERSION);

@@ -204,7 +204,6 @@ static struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
 	list_del_init(&p->idle);
 	s->npidle--;
 	WRITE_ONCE(s->ks->npidle, s->npidle);
-	__gmp_sysmon_kick(s);
 	return p;
 }
 
@@ -228,6 +227,7 @@ struct gmp_p *__gmp_pidleget(struct gmp_sched *s)
 
 /**
  * __gmp_hold() - P now belongs to M (held, or handed over through its note).
+ * @s: the instance
  * @p: the P
  * @m: the M
  *
@@ -236,7 +236,8 @@ struct gmp_p *__gmp_pidleget(struct gmp_sched *s)
  * for too long.  No clock is read here: on the wake path it would cost
  * more than the rest (under emulation the clocksource is an emulated HPET).
  */
-void __gmp_hold(struct gmp_p *p, struct gmp_m *m)
+void __gmp_hold(struct gmp_sched *s, struct gmp_p *p, struct gmp_m *m)
+	__must_hold(&s->lock)
 {
 	p->state = GMP_PS_HELD;
 	p->m = m;
@@ -246,6 +247,23 @@ void __gmp_hold(struct gmp_p *p, struct gmp_m *m)
 	p->syscallwhen = 0;
 	WRITE_ONCE(p->kp->m, m->id);
 	WRITE_ONCE(p->kp->status, GMP_P_RUNNING);
+	/* Something runs: sysmon, if it sleeps for good, has work again. */
+	__gmp_sysmon_kick(s);
+}
+
+/**
+ * __gmp_m_setp() - M now holds P (or none), as far as M is told.
+ * @m: the M
+ * @p: the P, or NULL
+ *
+ * The M's slot mirrors it (GMP_OFF_MS): user space compares the slot with
+ * the P it believes it holds.  Called with sched->lock held, in M's own
+ * context, or while M cannot run user code (block.c).
+ */
+void __gmp_m_setp(struct gmp_m *m, struct gmp_p *p)
+{
+	m->p = p;
+	WRITE_ONCE(m->kslot->p, p ? p->id : GMP_NONE);
 }
 
 /* P waits for an M that does not exist yet. */
@@ -282,17 +300,22 @@ static struct gmp_m *__gmp_mget(struct gmp_sched *s)
 	return m;
 }
 
-/* Hand P to M through its note (Go's mp.nextp = pp; notewakeup). (C) */
-static void __gmp_note(struct gmp_m *m, struct gmp_p *p, bool spinning,
-		       struct gmp_wakeq *wq)
+/*
+ * Hand P to M through its note (Go's mp.nextp = pp; notewakeup). (C)  Only
+ * an M that was parked sleeps on its note (its thread is in our call, so
+ * alive); one that has not parked yet finds the note when it does.
+ */
+static void __gmp_note(struct gmp_sched *s, struct gmp_m *m, struct gmp_p *p,
+		       bool spinning, bool parked, struct gmp_wakeq *wq)
 {
 	if (p)
-		__gmp_hold(p, m);
+		__gmp_hold(s, p, m);
 	m->nextp = p;
 	m->nextspinning = spinning;
 	m->noteerr = 0;
 	WRITE_ONCE(m->note, true);
-	gmp_wakeq_add(wq, m->task);
+	if (parked)
+		gmp_wakeq_add(wq, m->task);
 }
 
 /*
@@ -307,7 +330,7 @@ static void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
 	struct gmp_m *m = __gmp_mget(s);
 
 	if (m) {
-		__gmp_note(m, p, spinning, wq);
+		__gmp_note(s, m, p, spinning, true, wq);
 		return;
 	}
 	if (spinning)
@@ -380,7 +403,8 @@ void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq)
 	if (m->p) {
 		struct gmp_p *p = m->p;
 
-		m->p = NULL;
+		__gmp_m_setp(m, NULL);
+		p->m = NULL;
 		__gmp_handoffp(s, p, wq);
 	}
 	if (m->note && m->nextp) {
@@ -393,11 +417,14 @@ void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq)
 }
 
 /**
- * __gmp_wake_all() - wake every parked M with an error (shutdown).
+ * __gmp_wake_all() - give every parked M a note with an error (shutdown).
  * @s: the instance
  * @err: the error their park returns
  *
- * Called with sched->lock held.
+ * Each M's thread is referenced in @m->wake_task, to be woken by the
+ * caller once sched->lock is dropped (gmp_wake_all_flush()): up to
+ * GMP_MAX_M wakeups are too many to make under a spinlock.  Called with
+ * sched->lock and mlock held (no M is freed before the flush).
  */
 void __gmp_wake_all(struct gmp_sched *s, int err)
 	__must_hold(&s->lock)
@@ -405,12 +432,33 @@ void __gmp_wake_all(struct gmp_sched *s, int err)
 	struct gmp_m *m, *tmp;
 
 	lockdep_assert_held(&s->lock);
+	lockdep_assert_held(&s->mlock);
 	list_for_each_entry_safe(m, tmp, &s->midle, idle) {
 		__gmp_mremove(s, m);
 		m->nextp = NULL;
 		m->noteerr = err;
 		WRITE_ONCE(m->note, true);
-		wake_up_process(m->task);
+		m->wake_task = get_task_struct(m->task);
+	}
+}
+
+/**
+ * gmp_wake_all_flush() - wake the Ms __gmp_wake_all() gave notes to.
+ * @s: the instance; called with mlock held, sched->lock not
+ */
+void gmp_wake_all_flush(struct gmp_sched *s)
+{
+	struct gmp_m *m;
+	unsigned long id;
+
+	lockdep_assert_held(&s->mlock);
+	xa_for_each(&s->ms, id, m) {
+		if (!m->wake_task)
+			continue;
+		wake_up_process(m->wake_task);
+		put_task_struct(m->wake_task);
+		m->wake_task = NULL;
+		cond_resched();
 	}
 }
 
@@ -420,7 +468,7 @@ static int __gmp_take_note(struct gmp_m *m, struct gmp_park *a)
 	m->note = false;
 	if (m->noteerr)
 		return m->noteerr;
-	m->p = m->nextp;
+	__gmp_m_setp(m, m->nextp);
 	m->nextp = NULL;
 	m->spinning = m->nextspinning;
 	a->result = GMP_PARKED_WOKEN;
@@ -436,8 +484,8 @@ static void __gmp_acquire_any(struct gmp_sched *s, struct gmp_m *m,
 	struct gmp_p *p = __gmp_pidleget(s);
 
 	if (p) {
-		__gmp_hold(p, m);
-		m->p = p;
+		__gmp_hold(s, p, m);
+		__gmp_m_setp(m, p);
 	}
 	a->p = p ? p->id : GMP_NONE;
 }
@@ -520,6 +568,9 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 	a->p = GMP_NONE;
 	a->oflags = 0;
 	gmp_stat(s, GMP_STAT_PARK);
+	/* Threads that died: their Ps may be what this M should run. */
+	if (unlikely(atomic_read(&s->ndead)))
+		gmp_reap_dead(s);
 
 	spin_lock(&s->lock);
 	if (s->dead) {
@@ -543,7 +594,7 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 	}
 	if (m->p) {
 		__gmp_pidleput(s, m->p);
-		m->p = NULL;
+		__gmp_m_setp(m, NULL);
 	}
 	if (spinning)
 		__gmp_spinning_dec(s);
@@ -628,8 +679,6 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 	}
 out_unlock:
 	spin_unlock(&s->lock);
-	if (!ret && a->p != GMP_NONE)
-		gmp_pin(s, m, a->p);
 	return ret;
 }
 
@@ -654,6 +703,7 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 	bool spinning = a->flags & GMP_WAKE_SPINNING;
 	struct gmp_wakeq wq = { .n = 0 };
 	struct gmp_m *t = NULL;
+	bool parked;
 	struct gmp_p *p;
 	int ret = 0;
 
@@ -680,7 +730,7 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 			ret = -EINVAL;
 			goto out;
 		}
-		m->p = NULL;
+		__gmp_m_setp(m, NULL);
 	} else if (a->flags & GMP_WAKE_PROC) {
 		p = gmp_p_get(s, a->p);
 		if (!p) {
@@ -700,10 +750,12 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 	}
 	a->p = p->id;
 	if (t) {
-		if (t->parked)
+		parked = t->parked;
+		if (parked)
 			__gmp_mremove(s, t);
 	} else {
 		t = __gmp_mget(s);
+		parked = true;
 	}
 	if (!t) {
 		__gmp_reserve(p);
@@ -711,7 +763,7 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 		a->target = GMP_NONE;
 		goto out;
 	}
-	__gmp_note(t, p, spinning, &wq);
+	__gmp_note(s, t, p, spinning, parked, &wq);
 	a->result = GMP_WOKE_M;
 	a->target = t->id;
 out:
@@ -724,7 +776,9 @@ out:
  * gmp_acquire_p() - Go's pidleget for an M without a P (exitsyscall).
  * @s: the instance
  * @m: the calling M, holding no P
- * @a: @a->p: the P wanted, or GMP_NONE for any; out: the P, or GMP_NONE
+ * @a: @a->p: the P wanted, or GMP_NONE for any; with GMP_ACQUIRE_ANY,
+ *     any idle P if that one is not (Go's exitsyscallfast: its old P
+ *     first); out: the P, or GMP_NONE
  *
  * Return: 0 (with or without a P); -EBUSY if M holds a P or has a wake
  * pending; -EINVAL for a P out of range.
@@ -748,15 +802,15 @@ int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
 			ret = -EINVAL;
 		else
 			p = __gmp_pidleget_id(s, p);
+		if (!ret && !p && (a->flags & GMP_ACQUIRE_ANY))
+			p = __gmp_pidleget(s);
 	}
 	if (p) {
-		__gmp_hold(p, m);
-		m->p = p;
+		__gmp_hold(s, p, m);
+		__gmp_m_setp(m, p);
 	}
 	a->p = p ? p->id : GMP_NONE;
 	spin_unlock(&s->lock);
-	if (p)
-		gmp_pin(s, m, p->id);
 	return ret;
 }
 
@@ -782,7 +836,8 @@ int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
 	gmp_stat(s, GMP_STAT_RELEASE);
 	spin_lock(&s->lock);
 	if (p == m->p) {
-		m->p = NULL;
+		__gmp_m_setp(m, NULL);
+		p->m = NULL;
 		__gmp_handoffp(s, p, &wq);
 	} else if (p->state == GMP_PS_RESERVED && list_empty(&p->newm)) {
 		__gmp_handoffp(s, p, &wq);
@@ -838,26 +893,4 @@ int gmp_newm_wait(struct gmp_sched *s, struct gmp_m *m, struct gmp_newm *a)
 	s->newm_waiters--;
 	spin_unlock(&s->lock);
 	return ret;
-}
-
-/**
- * gmp_pin() - with GMP_SETUP_PIN_PROCS, keep the M holding P i on CPU i.
- * @s: the instance
- * @m: the calling M, which now holds P @p
- * @p: the P's id
- *
- * Runs in the M's own context, outside sched->lock; a no-op if the M is
- * already there.
- */
-void gmp_pin(struct gmp_sched *s, struct gmp_m *m, int p)
-{
-	int cpu;
-
-	if (!(s->flags & GMP_SETUP_PIN_PROCS))
-		return;
-	cpu = s->allp[p].cpu;
-	/* Not a cached answer: the thread may have changed its own mask. */
-	if (cpumask_equal(current->cpus_ptr, cpumask_of(cpu)))
-		return;
-	set_cpus_allowed_ptr(current, cpumask_of(cpu));
 }

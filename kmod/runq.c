@@ -199,7 +199,8 @@ static void __gmp_gq_drop(struct gmp_sched *s, u32 n, struct list_head *tofree)
  * Go's globrunqget sizing: at most runqsize / gomaxprocs + 1, at most half a
  * local ring, at most what the caller has room for.
  *
- * Return: 0 (possibly with @a->n == 0); -EFAULT, with nothing taken.
+ * Return: 0 (possibly with @a->n == 0); -EFAULT, with nothing taken;
+ * -EINTR if a fatal signal came while waiting for another taker.
  */
 int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a)
 {
@@ -209,7 +210,12 @@ int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a)
 	int ret = 0;
 
 	gmp_stat(s, GMP_STAT_RUNQGET);
-	mutex_lock(&s->gq_get);
+	/*
+	 * Killable: a taker whose copy-out faults on memory that never comes
+	 * (userfaultfd, FUSE) holds gq_get; the others must not be stuck in D.
+	 */
+	if (mutex_lock_killable(&s->gq_get))
+		return -EINTR;
 	spin_lock(&s->lock);
 	if (s->dead) {
 		spin_unlock(&s->lock);

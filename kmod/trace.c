@@ -12,6 +12,7 @@
  */
 #include <linux/debugfs.h>
 #include <linux/mm.h>
+#include <linux/pid_namespace.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "gmp.h"
@@ -28,12 +29,26 @@ static const char *const gmp_stat_names[GMP_NR_STATS] = {
 	[GMP_STAT_RETAKE] = "retake",
 	[GMP_STAT_PREEMPT] = "preempt",
 	[GMP_STAT_NEWM] = "newm",
+	[GMP_STAT_BLOCK] = "block",
+	[GMP_STAT_BLOCK_HANDOFF] = "blockhandoff",
+	[GMP_STAT_PREEMPT_HANDOFF] = "preempthandoff",
+	[GMP_STAT_REAP] = "reap",
+	[GMP_STAT_SYSMON_ROUND] = "sysmonrounds",
 };
 
 static const char *const gmp_pstate_names[] = {
 	[GMP_PS_IDLE] = "idle",
 	[GMP_PS_HELD] = "held",
 	[GMP_PS_RESERVED] = "reserved",
+};
+
+static const char *const gmp_mstate_names[] = {
+	[GMP_MS_RUNNING] = "running",
+	[GMP_MS_SLEEP] = "sleep",
+	[GMP_MS_BLOCKED] = "blocked",
+	[GMP_MS_EXPIRED] = "expired",
+	[GMP_MS_TAKEN] = "taken",
+	[GMP_MS_DEAD] = "dead",
 };
 
 /* Where the text goes: a seq_file (debugfs) or a plain buffer (the ioctl). */
@@ -64,49 +79,174 @@ static u32 gmp_ring_len(struct gmp_p *p)
 	return min_t(u32, n, GMP_RUNQ_SIZE);
 }
 
-static void gmp_trace(struct gmp_sched *s, struct gmp_out *o, bool detail)
+/*
+ * What the trace prints, copied under the locks and formatted after them:
+ * formatting 10000 M lines takes tens of milliseconds under emulation,
+ * which sched->lock must not be held for.
+ */
+struct gmp_psnap {
+	u32 status, schedtick, syscalltick, preempt, runqsize;
+	int m, cpu;
+	bool runnext;
+	enum gmp_pstate state;
+};
+
+struct gmp_msnap {
+	u32 id;
+	pid_t tid;
+	int p, nextp, mstate;
+	bool parked, spinning, note;
+};
+
+struct gmp_snap {
+	u64 ms;
+	int nprocs, npidle, mcount, nmidle, newm_waiters;
+	u32 nmspinning, gq_size, nmsys;
+	bool sysmon_wait, sysmon_running, dead;
+	int nm;
+	struct gmp_psnap *ps;
+	struct gmp_msnap *mss;
+	s64 stats[GMP_NR_STATS];
+};
+
+static void __gmp_snap_ps(struct gmp_sched *s, struct gmp_snap *sn)
 {
-	struct gmp_m *m;
-	unsigned long id;
 	int i;
 
-	mutex_lock(&s->mlock);
-	spin_lock(&s->lock);
-	gmp_pr(o, "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%u idlethreads=%d runqueue=%u",
-	       (gmp_now() - s->start_ns) / NSEC_PER_MSEC, s->nprocs, s->npidle,
-	       s->mcount, READ_ONCE(*gmp_nmspinning(s)), s->nmidle, s->gq_size);
-	if (!detail) {
-		gmp_pr(o, " [");
-		for (i = 0; i < s->nprocs; i++)
-			gmp_pr(o, i ? " %u" : "%u", gmp_ring_len(&s->allp[i]));
-		gmp_pr(o, "]\n");
-		goto out;
-	}
-	gmp_pr(o, " syscallprocs=%u sysmonwait=%d newmwaiters=%d dead=%d\n",
-	       READ_ONCE(s->ks->nmsys), s->sysmon_wait, s->newm_waiters, s->dead);
 	for (i = 0; i < s->nprocs; i++) {
 		struct gmp_p *p = &s->allp[i];
 		struct gmp_p_page *kp = p->kp;
+		struct gmp_psnap *ps = &sn->ps[i];
+
+		ps->status = READ_ONCE(kp->status);
+		ps->schedtick = READ_ONCE(kp->schedtick);
+		ps->syscalltick = READ_ONCE(kp->syscalltick);
+		ps->preempt = READ_ONCE(kp->preempt);
+		ps->runqsize = gmp_ring_len(p);
+		ps->runnext = READ_ONCE(kp->runnext) != 0;
+		ps->m = p->m ? (int)p->m->id : -1;
+		ps->cpu = p->cpu;
+		ps->state = p->state;
+	}
+}
+
+/* Tids as the reader's pid namespace sees them (0: not visible there). */
+static void __gmp_snap_ms(struct gmp_sched *s, struct gmp_snap *sn)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct gmp_m *m;
+	unsigned long id;
+	int n = 0;
+
+	xa_for_each(&s->ms, id, m) {
+		struct gmp_msnap *ms = &sn->mss[n];
+
+		if (n == sn->nm)
+			break;
+		ms->id = m->id;
+		ms->tid = pid_nr_ns(m->pid, ns);
+		ms->p = m->p ? m->p->id : -1;
+		ms->nextp = m->nextp ? m->nextp->id : -1;
+		ms->mstate = atomic_read(&m->mstate);
+		ms->parked = m->parked;
+		ms->spinning = m->spinning;
+		ms->note = m->note;
+		n++;
+	}
+	sn->nm = n;
+}
+
+static int gmp_snap(struct gmp_sched *s, struct gmp_snap *sn, bool detail)
+{
+	int i;
+
+	memset(sn, 0, sizeof(*sn));
+	/* mlock: no M comes or goes, so mcount sizes the copy. */
+	mutex_lock(&s->mlock);
+	sn->ps = kvcalloc(max(s->nprocs, 1), sizeof(*sn->ps), GFP_KERNEL_ACCOUNT);
+	if (detail) {
+		sn->nm = s->mcount;
+		sn->mss = kvcalloc(max(sn->nm, 1), sizeof(*sn->mss),
+				   GFP_KERNEL_ACCOUNT);
+	}
+	if (!sn->ps || (detail && !sn->mss)) {
+		mutex_unlock(&s->mlock);
+		kvfree(sn->ps);
+		kvfree(sn->mss);
+		return -ENOMEM;
+	}
+	spin_lock(&s->lock);
+	sn->ms = div_u64(gmp_now() - s->start_ns, NSEC_PER_MSEC);
+	sn->nprocs = s->nprocs;
+	sn->npidle = s->npidle;
+	sn->mcount = s->mcount;
+	sn->nmidle = s->nmidle;
+	sn->newm_waiters = s->newm_waiters;
+	sn->nmspinning = READ_ONCE(*gmp_nmspinning(s));
+	sn->gq_size = s->gq_size;
+	sn->nmsys = READ_ONCE(s->ks->nmsys);
+	sn->sysmon_wait = s->sysmon_wait;
+	sn->sysmon_running = s->sysmon_running;
+	sn->dead = s->dead;
+	__gmp_snap_ps(s, sn);
+	if (detail)
+		__gmp_snap_ms(s, sn);
+	spin_unlock(&s->lock);
+	mutex_unlock(&s->mlock);
+	for (i = 0; i < GMP_NR_STATS; i++)
+		sn->stats[i] = atomic64_read(&s->stats[i]);
+	return 0;
+}
+
+static void gmp_snap_free(struct gmp_snap *sn)
+{
+	kvfree(sn->ps);
+	kvfree(sn->mss);
+}
+
+static int gmp_trace(struct gmp_sched *s, struct gmp_out *o, bool detail)
+{
+	struct gmp_snap sn;
+	int i, ret;
+
+	ret = gmp_snap(s, &sn, detail);
+	if (ret)
+		return ret;
+	gmp_pr(o, "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%u idlethreads=%d runqueue=%u",
+	       sn.ms, sn.nprocs, sn.npidle, sn.mcount, sn.nmspinning,
+	       sn.nmidle, sn.gq_size);
+	if (!detail) {
+		gmp_pr(o, " [");
+		for (i = 0; i < sn.nprocs; i++)
+			gmp_pr(o, i ? " %u" : "%u", sn.ps[i].runqsize);
+		gmp_pr(o, "]\n");
+		goto out;
+	}
+	gmp_pr(o, " syscallprocs=%u sysmon=%d sysmonwait=%d newmwaiters=%d dead=%d\n",
+	       sn.nmsys, sn.sysmon_running, sn.sysmon_wait, sn.newm_waiters,
+	       sn.dead);
+	for (i = 0; i < sn.nprocs; i++) {
+		struct gmp_psnap *ps = &sn.ps[i];
 
 		gmp_pr(o, "  P%d: status=%u schedtick=%u syscalltick=%u m=%d runqsize=%u runnext=%d preempt=%u state=%s cpu=%d\n",
-		       i, READ_ONCE(kp->status), READ_ONCE(kp->schedtick),
-		       READ_ONCE(kp->syscalltick), p->m ? (int)p->m->id : -1,
-		       gmp_ring_len(p), READ_ONCE(kp->runnext) != 0,
-		       READ_ONCE(kp->preempt), gmp_pstate_names[p->state], p->cpu);
+		       i, ps->status, ps->schedtick, ps->syscalltick, ps->m,
+		       ps->runqsize, ps->runnext, ps->preempt,
+		       gmp_pstate_names[ps->state], ps->cpu);
 	}
-	xa_for_each(&s->ms, id, m) {
-		gmp_pr(o, "  M%u: p=%d nextp=%d tid=%d parked=%d spinning=%d note=%d\n",
-		       m->id, m->p ? m->p->id : -1, m->nextp ? m->nextp->id : -1,
-		       m->tid, m->parked, m->spinning, m->note);
+	for (i = 0; i < sn.nm; i++) {
+		struct gmp_msnap *ms = &sn.mss[i];
+
+		gmp_pr(o, "  M%u: p=%d nextp=%d tid=%d parked=%d spinning=%d note=%d state=%s\n",
+		       ms->id, ms->p, ms->nextp, ms->tid, ms->parked,
+		       ms->spinning, ms->note, gmp_mstate_names[ms->mstate]);
 	}
 	gmp_pr(o, "  stats:");
 	for (i = 0; i < GMP_NR_STATS; i++)
-		gmp_pr(o, " %s=%lld", gmp_stat_names[i],
-		       (long long)atomic64_read(&s->stats[i]));
+		gmp_pr(o, " %s=%lld", gmp_stat_names[i], (long long)sn.stats[i]);
 	gmp_pr(o, "\n");
 out:
-	spin_unlock(&s->lock);
-	mutex_unlock(&s->mlock);
+	gmp_snap_free(&sn);
+	return 0;
 }
 
 /* Ioctl output is capped: a full detail of 10000 Ms fits in about 600 KiB. */
@@ -130,12 +270,12 @@ int gmp_schedtrace(struct gmp_sched *s, struct gmp_trace *a)
 		return -EINVAL;
 	/* vscnprintf() always leaves room for a NUL we do not copy out. */
 	o.len++;
-	o.buf = kvmalloc(o.len, GFP_KERNEL);
+	o.buf = kvmalloc(o.len, GFP_KERNEL_ACCOUNT);
 	if (!o.buf)
 		return -ENOMEM;
-	gmp_trace(s, &o, a->flags & GMP_TRACE_DETAIL);
+	ret = gmp_trace(s, &o, a->flags & GMP_TRACE_DETAIL);
 	a->len = o.pos;
-	if (copy_to_user(u64_to_user_ptr(a->buf), o.buf, a->len))
+	if (!ret && copy_to_user(u64_to_user_ptr(a->buf), o.buf, a->len))
 		ret = -EFAULT;
 	kvfree(o.buf);
 	return ret;
@@ -145,8 +285,7 @@ static int gmp_sched_show(struct seq_file *sf, void *unused)
 {
 	struct gmp_out o = { .sf = sf };
 
-	gmp_trace(sf->private, &o, true);
-	return 0;
+	return gmp_trace(sf->private, &o, true);
 }
 DEFINE_SHOW_ATTRIBUTE(gmp_sched);
 

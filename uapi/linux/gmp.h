@@ -8,7 +8,7 @@
  * process fails with EPERM.
  *
  * GMP_IOC_SETUP sizes the instance and answers with the offsets of every
- * field of the two shared regions, which user space then mmaps:
+ * field of the three shared regions, which user space then mmaps:
  *
  *   GMP_OFF_SCHED  read-only: counters the kernel keeps (gomaxprocs, npidle,
  *                  nmidle, runqsize) so that user space can skip syscalls.
@@ -16,9 +16,12 @@
  *                  its 256-slot run queue ring, runnext, status, ticks and
  *                  preempt request, on which user space runs Go's lock-free
  *                  runqput/runqget/runqsteal with no syscall.
+ *   GMP_OFF_MS     read-write: one slot per M: the word in which an M says
+ *                  that it runs its scheduler, and the word in which the
+ *                  kernel says which P it still holds (GMP_SETUP_HANDOFF).
  *
  * User space computes every pointer from the offsets; it never hard-codes
- * the layout.  The kernel never trusts the read-write region: it masks every
+ * the layout.  The kernel never trusts the read-write regions: it masks every
  * index it reads there and treats every value as a hint.
  *
  * A G is known to the kernel only as an opaque, non-zero 64-bit handle: it is
@@ -68,31 +71,44 @@
 #define GMP_P_STATUS_MASK	0xffU
 #define GMP_P_SYSCALL_M(m)	(GMP_P_SYSCALL | (((__u32)(m) + 1) << 8))
 
-/* mmap offsets of the two shared regions. */
+/* mmap offsets of the three shared regions. */
 #define GMP_OFF_SCHED		0x00000000ULL
 #define GMP_OFF_PROCS		0x10000000ULL
+#define GMP_OFF_MS		0x20000000ULL
 
 /* ---- GMP_IOC_SETUP ---------------------------------------------------- */
 
-/* Setup flags. */
-#define GMP_SETUP_PIN_PROCS	(1U << 0)	/* keep the M holding P i on CPU i */
 /*
- * User space runs a template thread (GMP_IOC_NEWM_WAIT): a P that sysmon must
- * hand off while no M is idle is queued for it even while it is not waiting
- * (starting up, or busy making the last M), instead of going idle with its
- * work.  Without this flag such a P is queued only while a thread waits.
+ * Setup flags.
+ *
+ * GMP_SETUP_TEMPLATE: user space runs a template thread (GMP_IOC_NEWM_WAIT):
+ * a P that the kernel must hand off while no M is idle is queued for it even
+ * while it is not waiting (starting up, or busy making the last M), instead
+ * of going idle with its work.  Without this flag such a P is queued only
+ * while a thread waits.
+ *
+ * GMP_SETUP_HANDOFF: the kernel may take the P of an M that blocks in the
+ * kernel (any system call, page fault or lock) for longer than the grace
+ * period, or whose G has run 10 ms without returning to its scheduler, and
+ * hand it to another M, while that M goes on running its G.  User space
+ * promises the protocol of the M slots (GMP_OFF_MS): an M sets its
+ * inruntime word while it runs its scheduler and, before it touches its P
+ * again, checks that its slot's p word still names that P.  Without the
+ * flag only a P in GMP_P_SYSCALL is ever taken from a live M.
  */
-#define GMP_SETUP_TEMPLATE	(1U << 1)
-#define GMP_SETUP_FLAGS		(GMP_SETUP_PIN_PROCS | GMP_SETUP_TEMPLATE)
+#define GMP_SETUP_TEMPLATE	(1U << 0)
+#define GMP_SETUP_HANDOFF	(1U << 1)
+#define GMP_SETUP_FLAGS		(GMP_SETUP_TEMPLATE | GMP_SETUP_HANDOFF)
 
 /* Feature bits the kernel answers with. */
 #define GMP_FEAT_PARK_DEADLINE	(1U << 0)	/* GMP_PARK_DEADLINE works */
-#define GMP_FEAT_PIN_PROCS	(1U << 1)	/* GMP_SETUP_PIN_PROCS works */
-#define GMP_FEAT_SYSMON		(1U << 2)	/* syscall retake, preempt requests */
-#define GMP_FEAT_NEWM		(1U << 3)	/* GMP_IOC_NEWM_WAIT */
-#define GMP_FEAT_TRACE		(1U << 4)	/* GMP_IOC_SCHEDTRACE */
-#define GMP_FEAT_TIMERS		(1U << 5)	/* park honours every P's timer0when */
-#define GMP_FEAT_TEMPLATE	(1U << 6)	/* GMP_SETUP_TEMPLATE works */
+#define GMP_FEAT_SYSMON		(1U << 1)	/* GMP_IOC_SYSMON: retake, preempt, reap */
+#define GMP_FEAT_NEWM		(1U << 2)	/* GMP_IOC_NEWM_WAIT */
+#define GMP_FEAT_TRACE		(1U << 3)	/* GMP_IOC_SCHEDTRACE */
+#define GMP_FEAT_TIMERS		(1U << 4)	/* park honours every P's timer0when */
+#define GMP_FEAT_TEMPLATE	(1U << 5)	/* GMP_SETUP_TEMPLATE works */
+#define GMP_FEAT_HANDOFF	(1U << 6)	/* GMP_SETUP_HANDOFF works */
+#define GMP_FEAT_CPUS		(1U << 7)	/* each P names a CPU to pin to */
 
 /* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
 struct gmp_sched_offsets {
@@ -123,21 +139,38 @@ struct gmp_procs_offsets {
 	__u32 runq;		/* __u64[GMP_RUNQ_SIZE]: the ring */
 	/* __u64: the P's earliest timer, CLOCK_MONOTONIC ns, or 0 (owner M) */
 	__u32 timer0when;
-	__u32 resv[2];
+	/*
+	 * __s32: a CPU the opener may run on, for an M holding this P to pin
+	 * itself to (sched_setaffinity); kernel-written at SETUP
+	 */
+	__u32 cpu;
+	__u32 resv[5];
+};
+
+/* Offsets in the read-write region of M slots (GMP_OFF_MS). */
+struct gmp_ms_offsets {
+	__u32 slot_size;	/* bytes from M i's slot to M i+1's; slot 0 at 0 */
+	/* __u32: written by the M: non-zero while it runs its scheduler */
+	__u32 inruntime;
+	/* __s32: written by the kernel: the P the M holds, or GMP_NONE */
+	__u32 p;
+	__u32 size;		/* bytes to mmap (slots for GMP_MAX_M Ms) */
+	__u32 resv[4];
 };
 
 struct gmp_params {
-	__u32 nprocs;		/* in: Ps wanted (0: one per online CPU); out: Ps made */
+	__u32 nprocs;		/* in: Ps wanted (0: one per CPU the opener may use); out: Ps made */
 	__u32 flags;		/* in: GMP_SETUP_* */
 	__u32 features;		/* out: GMP_FEAT_* */
 	__u32 instance;		/* out: instance id (debugfs: gmp/<instance>/) */
 	__u32 runq_size;	/* out: GMP_RUNQ_SIZE */
 	__u32 max_m;		/* out: GMP_MAX_M */
 	__u32 global_runq_max;	/* out: Gs the global run queue holds at most */
-	__u32 resv0;		/* must be zero */
+	__u32 block_grace_us;	/* out: with GMP_SETUP_HANDOFF, the grace period */
 	struct gmp_sched_offsets sched;	/* out */
 	struct gmp_procs_offsets procs;	/* out */
-	__u64 resv[4];		/* must be zero */
+	struct gmp_ms_offsets ms;	/* out */
+	__u64 resv[8];		/* must be zero */
 };
 
 /* ---- GMP_IOC_REGISTER, GMP_IOC_UNREGISTER ----------------------------- */
@@ -148,8 +181,15 @@ struct gmp_params {
 struct gmp_register {
 	__u32 flags;		/* in: GMP_REGISTER_* */
 	__s32 p;		/* in: with GMP_REGISTER_CLAIM, the reserved P */
-	__u32 m;		/* out: the new M's id */
+	__u32 m;		/* out: the new M's id (its slot in GMP_OFF_MS) */
 	__u32 resv;		/* must be zero */
+	__u64 resv2[2];		/* must be zero */
+};
+
+struct gmp_unregister {
+	__u32 m;		/* in: caller's M */
+	__u32 flags;		/* must be zero */
+	__u64 resv;		/* must be zero */
 };
 
 /* ---- GMP_IOC_PARK: Go's stopm around notesleep ------------------------- */
@@ -201,6 +241,10 @@ struct gmp_wake {
 
 /* ---- GMP_IOC_ACQUIRE_P, GMP_IOC_RELEASE_P: pidleget / pidleput -------- */
 
+/* acquire: P @p if it is idle, else any idle P (Go's exitsyscallfast). */
+#define GMP_ACQUIRE_ANY		(1U << 0)
+#define GMP_ACQUIRE_FLAGS	(GMP_ACQUIRE_ANY)
+
 struct gmp_procarg {
 	__u32 m;		/* in: caller's M */
 	/*
@@ -208,7 +252,7 @@ struct gmp_procarg {
 	 * GMP_NONE.  release: the caller's P, or a P reserved for a new M.
 	 */
 	__s32 p;
-	__u32 flags;		/* must be zero */
+	__u32 flags;		/* acquire: GMP_ACQUIRE_*; release: must be zero */
 	__u32 resv;		/* must be zero */
 };
 
@@ -229,7 +273,7 @@ struct gmp_runq {
 
 struct gmp_newm {
 	__u32 m;		/* in: caller's M */
-	__s32 p;		/* out: a P reserved for a new M (sysmon's handoff) */
+	__s32 p;		/* out: a P reserved for a new M (a kernel handoff) */
 	__u32 flags;		/* must be zero */
 	__u32 resv;		/* must be zero */
 };
@@ -243,12 +287,26 @@ struct gmp_trace {
 	__u64 buf;		/* in: user buffer */
 	__u32 len;		/* in: its size; out: bytes written (text, no NUL) */
 	__u32 flags;		/* in: GMP_TRACE_* */
+	__u64 resv[2];		/* must be zero */
 };
 
-#define GMP_IOC_MAGIC		0xB7
+/* ---- GMP_IOC_SYSMON: Go's sysmon, run by a thread of the process ------- */
+
+/*
+ * The calling thread (one at a time; it need not be an M) becomes the
+ * instance's sysmon until a signal comes (EINTR: call again) or the
+ * instance is shut down (ESHUTDOWN).  Its CPU time is the process's own.
+ */
+struct gmp_sysmon {
+	__u32 flags;		/* must be zero */
+	__u32 resv;		/* must be zero */
+	__u64 resv2[2];		/* must be zero */
+};
+
+#define GMP_IOC_MAGIC		0xBC
 #define GMP_IOC_SETUP		_IOWR(GMP_IOC_MAGIC, 0x00, struct gmp_params)
 #define GMP_IOC_REGISTER	_IOWR(GMP_IOC_MAGIC, 0x01, struct gmp_register)
-#define GMP_IOC_UNREGISTER	_IOW(GMP_IOC_MAGIC, 0x02, __u32)
+#define GMP_IOC_UNREGISTER	_IOW(GMP_IOC_MAGIC, 0x02, struct gmp_unregister)
 #define GMP_IOC_PARK		_IOWR(GMP_IOC_MAGIC, 0x03, struct gmp_park)
 #define GMP_IOC_WAKE		_IOWR(GMP_IOC_MAGIC, 0x04, struct gmp_wake)
 #define GMP_IOC_ACQUIRE_P	_IOWR(GMP_IOC_MAGIC, 0x05, struct gmp_procarg)
@@ -257,5 +315,6 @@ struct gmp_trace {
 #define GMP_IOC_RUNQ_GET	_IOWR(GMP_IOC_MAGIC, 0x08, struct gmp_runq)
 #define GMP_IOC_NEWM_WAIT	_IOWR(GMP_IOC_MAGIC, 0x09, struct gmp_newm)
 #define GMP_IOC_SCHEDTRACE	_IOWR(GMP_IOC_MAGIC, 0x0a, struct gmp_trace)
+#define GMP_IOC_SYSMON		_IOW(GMP_IOC_MAGIC, 0x0b, struct gmp_sysmon)
 
 #endif /* _UAPI_LINUX_GMP_H */
