@@ -12,7 +12,7 @@
  * call, no signal mask (that is what makes ucontext slow): a G's signal mask
  * is its thread's.
  *
- * A new G's stack is prepared by gmprt_g_init() (proc.c) to look like a
+ * A new G's stack is prepared by arch_gframe() (arch.h) to look like a
  * saved context whose return address is gmprt_gstart.
  */
 	.text

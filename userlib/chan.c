@@ -48,10 +48,17 @@
  * select.c.
  *
  * Memory ordering: everything is under the channel lock except the reads
- * of the non-blocking fast paths (closed, qcount, recvq/sendq.first), which
- * are atomic loads of words stored atomically under the lock.  A woken G
- * sees what its waker wrote (the value, success, param) through the run
- * queue's release/acquire.
+ * of the non-blocking fast paths (closed, qcount, recvq/sendq.first): loads
+ * with acquire of words stored with release under the lock.  The failed
+ * receive's "seen empty, then seen open" (Go's reasoning) needs both: a
+ * channel closed and then drained in two critical sections must not look
+ * drained and open.  Under the lock, relaxed stores would be enough on
+ * x86-64 and on arm64 hardware (both multi-copy atomic), but not by C11's
+ * rules, by which the load of closed could still read the value from
+ * before the close; with release stores the load of qcount synchronizes
+ * with the drain, which the lock orders after the close.  A woken G sees
+ * what its waker wrote (the value, success, param) through the run queue's
+ * release/acquire.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -66,7 +73,7 @@ void gmprt_lock_slow(spinlock_t *l)
 	for (;;) {
 		while (load_relaxed(&l->v)) {
 			if (++spins < 128)
-				__builtin_ia32_pause();
+				cpu_relax();
 			else
 				sched_yield();
 		}
@@ -256,7 +263,7 @@ static int chanrecv(g_t *gp, struct gmprt_chan *c, void *ep, bool block)
 
 int gmprt_chan_send(gmprt_chan *c, const void *elem)
 {
-	g_t *gp = gmprt_mustg("gmprt_chan_send");
+	RT_ENTER(gp, "gmprt_chan_send");
 
 	chan_safepoint(gp->m);
 	return chansend(gp, c, elem, true);
@@ -264,7 +271,7 @@ int gmprt_chan_send(gmprt_chan *c, const void *elem)
 
 int gmprt_chan_recv(gmprt_chan *c, void *elem)
 {
-	g_t *gp = gmprt_mustg("gmprt_chan_recv");
+	RT_ENTER(gp, "gmprt_chan_recv");
 
 	chan_safepoint(gp->m);
 	return chanrecv(gp, c, elem, true);
@@ -273,7 +280,7 @@ int gmprt_chan_recv(gmprt_chan *c, void *elem)
 /* The try forms are safe points too: a G polling in a loop must yield. */
 int gmprt_chan_trysend(gmprt_chan *c, const void *elem)
 {
-	g_t *gp = gmprt_mustg("gmprt_chan_trysend");
+	RT_ENTER(gp, "gmprt_chan_trysend");
 
 	chan_safepoint(gp->m);
 	return chansend(gp, c, elem, false);
@@ -281,7 +288,7 @@ int gmprt_chan_trysend(gmprt_chan *c, const void *elem)
 
 int gmprt_chan_tryrecv(gmprt_chan *c, void *elem)
 {
-	g_t *gp = gmprt_mustg("gmprt_chan_tryrecv");
+	RT_ENTER(gp, "gmprt_chan_tryrecv");
 
 	chan_safepoint(gp->m);
 	return chanrecv(gp, c, elem, false);
@@ -289,8 +296,8 @@ int gmprt_chan_tryrecv(gmprt_chan *c, void *elem)
 
 int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns)
 {
+	RT_ENTER(gp, "gmprt_chan_recv_timeout");
 	struct gmprt_select_case k = { .chan = c, .dir = GMPRT_RECV, .elem = elem };
-	g_t *gp = gmprt_mustg("gmprt_chan_recv_timeout");
 	int64_t deadline;
 	int r;
 
@@ -307,10 +314,11 @@ int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns)
 
 int gmprt_chan_close(gmprt_chan *c)
 {
+	RT_ENTER(self, "gmprt_chan_close");
 	g_t *glist = NULL, *gp;
 	struct sudog *sg;
 
-	gmprt_mustg("gmprt_chan_close");
+	(void)self;
 	if (!c)
 		return -EINVAL;
 	chan_lock(c);
@@ -318,7 +326,7 @@ int gmprt_chan_close(gmprt_chan *c)
 		chan_unlock(c);
 		return -EPIPE;
 	}
-	store_relaxed(&c->closed, 1);
+	store_release(&c->closed, 1);
 	/* Every receiver (the buffer is empty if any waits), then every sender. */
 	while ((sg = dequeue(&c->recvq)) || (sg = dequeue(&c->sendq))) {
 		gp = sg->g;

@@ -26,7 +26,8 @@ struct sudog {
 	bool success;		/* woken by a hand-off (true) or by close (false) */
 };
 
-/* FIFO of sudogs.  first is also read without the lock (the fast paths). */
+/* FIFO of sudogs.  first is also read without the lock (the fast paths):
+ * stored with release, see "Memory ordering" in chan.c. */
 struct waitq {
 	struct sudog *first;
 	struct sudog *last;
@@ -95,7 +96,7 @@ static inline void enqueue(struct waitq *q, struct sudog *sg)
 	if (q->last)
 		q->last->next = sg;
 	else
-		store_relaxed(&q->first, sg);
+		store_release(&q->first, sg);
 	q->last = sg;
 }
 
@@ -113,11 +114,11 @@ static inline struct sudog *dequeue(struct waitq *q)
 			return NULL;
 		y = sg->next;
 		if (!y) {
-			store_relaxed(&q->first, NULL);
+			store_release(&q->first, NULL);
 			q->last = NULL;
 		} else {
 			y->prev = NULL;
-			store_relaxed(&q->first, y);
+			store_release(&q->first, y);
 			sg->next = NULL;
 		}
 		if (sg->isselect && !cas_acqrel(&sg->g->selectdone, 0, 1))
@@ -141,9 +142,9 @@ static inline void dequeue_sudog(struct waitq *q, struct sudog *sg)
 		}
 	} else if (y) {
 		y->prev = NULL;
-		store_relaxed(&q->first, y);
+		store_release(&q->first, y);
 	} else if (q->first == sg) {
-		store_relaxed(&q->first, NULL);
+		store_release(&q->first, NULL);
 		q->last = NULL;
 	}
 	sg->next = NULL;
@@ -195,7 +196,7 @@ static inline void bufsend(struct gmprt_chan *c, const void *src)
 	elemmove(c, chanbuf(c, c->sendx), src);
 	if (++c->sendx == c->dataqsiz)
 		c->sendx = 0;
-	store_relaxed(&c->qcount, c->qcount + 1);
+	store_release(&c->qcount, c->qcount + 1);
 }
 
 static inline void bufrecv(struct gmprt_chan *c, void *dst)
@@ -205,7 +206,7 @@ static inline void bufrecv(struct gmprt_chan *c, void *dst)
 	elemmove(c, dst, qp);
 	if (++c->recvx == c->dataqsiz)
 		c->recvx = 0;
-	store_relaxed(&c->qcount, c->qcount - 1);
+	store_release(&c->qcount, c->qcount - 1);
 }
 
 /*

@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gmprt_version.h"	/* GMPRT_VERSION_MAJOR, _MINOR: from VERSION */
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,11 +50,24 @@ extern "C" {
 
 #define GMPRT_PIN_PROCS		(1U << 0)	/* keep the M holding P i on CPU i */
 
+/*
+ * The struct grows at its end, one release at a time; @size says which
+ * layout the program was built with, so that a library newer than the
+ * program's header gives the fields it does not know their defaults (zero),
+ * and an older library refuses a field it does not have rather than ignore
+ * it.  Start from GMPRT_CONFIG_INIT:
+ *	struct gmprt_config cfg = GMPRT_CONFIG_INIT;
+ *	cfg.nprocs = 4;
+ */
 struct gmprt_config {
+	size_t size;		/* sizeof(struct gmprt_config), as built */
 	int nprocs;		/* Ps; 0: $GMPRT_NPROCS, else one per online CPU */
 	size_t stack_size;	/* bytes per G stack; 0: $GMPRT_STACK, else 64 KiB */
 	unsigned int flags;	/* GMPRT_PIN_PROCS */
 };
+#define GMPRT_CONFIG_INIT	{ .size = sizeof(struct gmprt_config) }
+/* The first layout's size (0.1): the smallest gmprt_main() takes. */
+#define GMPRT_CONFIG_SIZE_VER0	32
 
 /*
  * gmprt_main() - start the runtime and run @fn(@arg) as the main G.
@@ -61,13 +75,28 @@ struct gmprt_config {
  * GOMAXPROCS) and GMPRT_STACK override zero fields of @cfg.
  *
  * Return: @fn's return value, once it returns.  Fatal (exit status 2, with a
- * message saying how to load gmp.ko) if /dev/gmp cannot be opened; -EBUSY if
- * the runtime already runs.  Only from a thread that is not an M.
+ * message saying how to load gmp.ko) if /dev/gmp cannot be opened, and
+ * fatal if @cfg->size is below GMPRT_CONFIG_SIZE_VER0 or @cfg has non-zero
+ * bytes beyond the struct this library knows; -EBUSY if the runtime already
+ * runs.  Only from a thread that is not an M.
  */
 GMPRT_API int gmprt_main(int (*fn)(void *), void *arg,
 			 const struct gmprt_config *cfg);
 
-/* gmprt_version() - the library's version, "major.minor". */
+/*
+ * GMPRT_CHECK_VERSION(major, minor) - true when the header is older than
+ * major.minor, for code that needs a newer call (liburing's idiom):
+ *	#if GMPRT_CHECK_VERSION(0, 2)	... not there before 0.2 ...
+ */
+#define GMPRT_CHECK_VERSION(major, minor)				\
+	((major) > GMPRT_VERSION_MAJOR ||				\
+	 ((major) == GMPRT_VERSION_MAJOR && (minor) > GMPRT_VERSION_MINOR))
+
+/*
+ * gmprt_version() - the version of the library the program runs with,
+ * "major.minor" (it may be newer than the header it was built with).
+ * Return: a static string.  From anywhere.
+ */
 GMPRT_API const char *gmprt_version(void);
 
 /* gmprt_nprocs() - Ps in force (GOMAXPROCS), or 0 if the runtime is not up. */

@@ -52,6 +52,17 @@ void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm,
 	pp->krunnext = KPTR(base, po->runnext);
 	pp->krunq = KPTR(base, po->runq);
 	pp->ktimer0when = KPTR(base, po->timer0when);
+	pp->cpu = *(int32_t *)KPTR(base, po->cpu);
+}
+
+/* Point M @mp at its slot in the GMP_OFF_MS region (after REGISTER). */
+void gmprt_k_mslot(struct m *mp)
+{
+	const struct gmp_ms_offsets *mo = &rt.prm.ms;
+	char *slot = (char *)rt.kms_map + (size_t)mp->id * mo->slot_size;
+
+	mp->kinruntime = KPTR(slot, mo->inruntime);
+	mp->kslotp = KPTR(slot, mo->p);
 }
 
 /*
@@ -70,20 +81,34 @@ int gmprt_kernel_open(int nprocs, unsigned int flags)
 		fprintf(stderr, "gmprt: cannot open /dev/gmp: %s\n", strerror(errno));
 		if (err == -ENOENT)
 			fprintf(stderr, "gmprt: load gmp.ko: insmod kmod/gmp.ko\n");
+		else if (err == -EMFILE)
+			fprintf(stderr, "gmprt: too many gmp instances for this user (gmp.ko's max_user_instances)\n");
+		else if (err == -EACCES)	/* gmp(4): 0600 unless udev says otherwise */
+			fprintf(stderr, "gmprt: /dev/gmp is for root and group gmp (make install-module), or load gmp.ko with dev_mode=0666\n");
 		return err;
 	}
 	memset(prm, 0, sizeof(*prm));
 	prm->nprocs = nprocs;
-	/* The runtime always runs a template thread (proc.c). */
-	prm->flags = GMP_SETUP_TEMPLATE |
-		     ((flags & GMPRT_PIN_PROCS) ? GMP_SETUP_PIN_PROCS : 0);
+	/*
+	 * The runtime always runs a template thread and a sysmon thread
+	 * (proc.c), and keeps the M slot protocol (rt_enter), so gmp.ko may
+	 * hand off the Ps of Ms that block or run a G too long.
+	 */
+	(void)flags;
+#ifdef GMPRT_NO_HANDOFF
+	prm->flags = GMP_SETUP_TEMPLATE;	/* bench/'s variant: see runtime.h */
+#else
+	prm->flags = GMP_SETUP_TEMPLATE | GMP_SETUP_HANDOFF;
+#endif
 	err = kioctl(GMP_IOC_SETUP, prm);
 	if (err) {
-		fprintf(stderr, "gmprt: GMP_IOC_SETUP: %s\n", strerror(-err));
+		fprintf(stderr, "gmprt: GMP_IOC_SETUP: %s%s\n", strerror(-err),
+			err == -ENOMEM ? " (or beyond RLIMIT_MEMLOCK: ulimit -l)" : "");
 		return err;
 	}
-	if ((prm->features & (GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE)) !=
-	    (GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE)) {
+#define NEEDED	(GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | \
+		 GMP_FEAT_SYSMON | GMP_FEAT_CPUS)
+	if ((prm->features & NEEDED) != NEEDED) {
 		fprintf(stderr, "gmprt: this gmp.ko is older than libgmprt; rebuild it\n");
 		return -EPROTO;
 	}
@@ -96,7 +121,10 @@ int gmprt_kernel_open(int nprocs, unsigned int flags)
 				rt.fd, GMP_OFF_SCHED);
 	rt.kprocs_map = mmap(NULL, po->size, PROT_READ | PROT_WRITE,
 				MAP_SHARED, rt.fd, GMP_OFF_PROCS);
-	if (rt.ksched_map == MAP_FAILED || rt.kprocs_map == MAP_FAILED) {
+	rt.kms_map = mmap(NULL, prm->ms.size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, rt.fd, GMP_OFF_MS);
+	if (rt.ksched_map == MAP_FAILED || rt.kprocs_map == MAP_FAILED ||
+	    rt.kms_map == MAP_FAILED) {
 		err = -errno;
 		fprintf(stderr, "gmprt: mmap of /dev/gmp: %s\n", strerror(errno));
 		return err;
@@ -155,9 +183,9 @@ int gmprt_k_wake(struct m *mp, uint32_t flags, int p, int target,
 }
 
 /* *@p: the P acquired, or GMP_NONE if none was idle. */
-int gmprt_k_acquire(struct m *mp, int want, int *p)
+int gmprt_k_acquire(struct m *mp, int want, uint32_t flags, int *p)
 {
-	struct gmp_procarg a = { .m = mp->id, .p = want };
+	struct gmp_procarg a = { .m = mp->id, .p = want, .flags = flags };
 	int err = kioctl(GMP_IOC_ACQUIRE_P, &a);
 
 	*p = err ? GMP_NONE : a.p;
@@ -195,6 +223,14 @@ int gmprt_k_newm_wait(struct m *mp, int *p)
 	if (!err)
 		*p = a.p;
 	return err;
+}
+
+/* Run sysmon's loop on this thread until a signal (-EINTR) or shutdown. */
+int gmprt_k_sysmon(void)
+{
+	struct gmp_sysmon a = { 0 };
+
+	return kioctl(GMP_IOC_SYSMON, &a);
 }
 
 int gmprt_schedtrace(char *buf, size_t len, bool detail)

@@ -191,7 +191,7 @@ static void dospin(void)
 	int i;
 
 	for (i = 0; i < SPIN_PAUSES; i++)
-		__builtin_ia32_pause();
+		cpu_relax();
 }
 
 static inline bool state_cas(struct mutex *mu, int32_t *old, int32_t new)
@@ -207,7 +207,6 @@ static void lockslow(struct mutex *mu)
 	int iter = 0;
 	int32_t old = __atomic_load_n(&mu->state, __ATOMIC_SEQ_CST), new;
 
-	gmprt_mustg("gmprt_mutex_lock");
 	for (;;) {
 		/* Locked, normal mode: spin if it can help. */
 		if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) == MUTEX_LOCKED &&
@@ -298,6 +297,9 @@ void gmprt_mutex_init(gmprt_mutex *mu)
 /* The fast path, one CAS of 0 -> MUTEX_LOCKED, is inline in gmprt.h. */
 void gmprt_mutex_lock_slow(gmprt_mutex *mu)
 {
+	RT_ENTER(gp, "gmprt_mutex_lock");
+
+	(void)gp;
 	lockslow(M(mu));
 }
 
@@ -314,5 +316,8 @@ bool gmprt_mutex_trylock(gmprt_mutex *mu)
 /* The fast path, subtracting MUTEX_LOCKED to 0, is inline in gmprt.h. */
 void gmprt_mutex_unlock_slow(gmprt_mutex *mu, int32_t new)
 {
+	RT_ENTER(gp, "gmprt_mutex_unlock");
+
+	(void)gp;
 	unlockslow(M(mu), new);
 }

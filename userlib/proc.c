@@ -59,6 +59,7 @@
  * runs fn(g) on g0 once the G is off its stack (Go's mcall).
  */
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -203,7 +204,7 @@ static void runnext_grace(struct p *pp, uint64_t next)
 
 	for (round = 0; round < 64; round++) {
 		for (i = 0; i < 64; i++)
-			__builtin_ia32_pause();
+			cpu_relax();
 		if (load_relaxed(pp->krunnext) != next)
 			return;
 	}
@@ -316,7 +317,7 @@ static void gfput(struct p *pp, g_t *gp)
 		pp->gfree = g1->schedlink;
 		pp->ngfree--;
 		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
-			__builtin_ia32_pause();
+			cpu_relax();
 		g1->schedlink = sched.gfree;
 		sched.gfree = g1;
 		sched.ngfree++;
@@ -330,7 +331,7 @@ static g_t *gfget(struct p *pp)
 
 	if (!pp->gfree && load_relaxed(&sched.ngfree)) {
 		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
-			__builtin_ia32_pause();
+			cpu_relax();
 		while (pp->ngfree < GFREE_MOVE && sched.gfree) {
 			gp = sched.gfree;
 			sched.gfree = gp->schedlink;
@@ -363,17 +364,11 @@ static uint64_t newgoid(struct p *pp)
 /* Make @gp's stack look like a saved context that returns into gstart. */
 static void g_init(g_t *gp, void (*fn)(void *), void *arg)
 {
-	uint64_t *sp = (uint64_t *)((uintptr_t)gp->stack_hi & ~(uintptr_t)15);
-
-	*--sp = 0;				/* no caller */
-	*--sp = (uintptr_t)gmprt_gstart;	/* ret of gmprt_swapctx */
-	sp -= 6;				/* rbp rbx r12 r13 r14 r15 */
-	memset(sp, 0, 6 * sizeof(*sp));
-	*--sp = 0x037f00001f80ULL;		/* fcw 0x37f | mxcsr 0x1f80 */
-	gp->sp = sp;
+	gp->sp = arch_gframe(gp->stack_hi, gmprt_gstart);
 	gp->fn = fn;
 	gp->arg = arg;
 	gp->errno_save = 0;
+	gp->rtdepth = 0;
 }
 
 /*
@@ -460,14 +455,45 @@ static void newm(int pid, bool spinning)
 	}
 }
 
+/*
+ * GMPRT_PIN_PROCS: keep the thread on its P's CPU.  gmp.ko names a CPU the
+ * opener may run on for each P; the pinning itself is sched_setaffinity,
+ * so that the cpuset and every check it makes apply.  A refusal (the
+ * cpuset shrank, a CPU went offline) is said once and leaves the thread
+ * where the kernel puts it.
+ */
+static void pin(struct m *mp, struct p *pp)
+{
+	static bool warned;
+	cpu_set_t set;
+	int saved = errno;
+
+	if (!(sched.flags & GMPRT_PIN_PROCS) || mp->pinned == pp->cpu ||
+	    pp->cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(pp->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) == 0) {
+		mp->pinned = pp->cpu;
+	} else if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
+		fprintf(stderr, "gmprt: cannot pin a thread to CPU %d: %s\n",
+			pp->cpu, strerror(errno));
+	}
+	errno = saved;
+}
+
 /* gmprt_acquirep() - take P @pid for this M (Go's acquirep). */
 void gmprt_acquirep(struct m *mp, int pid)
 {
 	struct p *pp = &sched.allp[pid];
 
 	mp->p = pp;
-	/* Clear a preempt request meant for whoever held it before. */
-	store_relaxed(pp->kpreempt, 0);
+	store_relaxed(&pp->owner, mp);
+	/*
+	 * A preempt request stays: it was for the G that runs now (back from a
+	 * call, or from a handoff), or execute() clears it for a new one.
+	 */
+	pin(mp, pp);
 }
 
 /*
@@ -563,6 +589,13 @@ void gmprt_stopm(struct m *mp)
 	int err;
 
 	for (;;) {
+		if (mp->p) {
+			struct m *me = mp;
+
+			/* Ours no more, unless gmp.ko keeps it (then it says so). */
+			__atomic_compare_exchange_n(&mp->p->owner, &me, NULL, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
 		mp->p = NULL;
 		store_relaxed(&mp->nparks, mp->nparks + 1);
 		err = gmprt_k_park(mp, flags, 0, &r);
@@ -672,6 +705,8 @@ static struct m *mcommoninit(int claim_p)
 	if (err)
 		gmprt_throw("cannot register a thread with gmp.ko: %s%s", strerror(-err),
 			    err == -EAGAIN ? " (GMP_MAX_M threads: thread exhaustion)" : "");
+	gmprt_k_mslot(mp);	/* gmp.ko set inruntime: g0 is the runtime */
+	mp->pinned = -1;
 	mp->thread = pthread_self();
 	mp->fastrand = ((uint64_t)mp->id << 32 | (uint32_t)gmprt_now()) | 1;
 	gmprt_tls_m = mp;
@@ -717,6 +752,19 @@ static void *templatethread(void *arg)
 	}
 }
 
+/*
+ * Go's sysmon is a thread of its process; so is ours.  It is not an M: it
+ * runs gmp.ko's sysmon loop inside GMP_IOC_SYSMON (retake, preemption,
+ * block handoffs, reaping), and comes out only for signals.
+ */
+static void *sysmonthread(void *arg)
+{
+	(void)arg;
+	while (gmprt_k_sysmon() == -EINTR)
+		;
+	return NULL;
+}
+
 /* ---- G lifecycle ------------------------------------------------------- */
 
 /* Entered from gmprt_gstart on a new G's stack. */
@@ -725,6 +773,11 @@ void gmprt_goentry(void)
 {
 	g_t *gp = getm()->curg;
 
+	/* From g0 (in the runtime) into the G's own code. */
+#ifndef GMPRT_NO_HANDOFF
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	store_relaxed(gp->m->kinruntime, 0);
+#endif
 	gp->fn(gp->arg);
 	gmprt_exit();
 }
@@ -741,7 +794,8 @@ static void goexit0(g_t *gp)
 
 void gmprt_exit(void)
 {
-	gmprt_mustg("gmprt_exit");
+	/* No leave: the G is gone (g_init starts the next one at depth 0). */
+	rt_enter(gmprt_mustg("gmprt_exit"));
 	gmprt_mcall(goexit0);
 	__builtin_unreachable();
 }
@@ -754,7 +808,8 @@ static void gosched_m(g_t *gp)
 
 void gmprt_yield(void)
 {
-	gmprt_mustg("gmprt_yield");
+	RT_ENTER(gp, "gmprt_yield");
+
 	gmprt_mcall(gosched_m);
 }
 
@@ -769,11 +824,11 @@ static inline void preemptcheck(struct p *pp)
 
 int gmprt_go(void (*fn)(void *), void *arg)
 {
-	struct m *mp = getm();
+	RT_ENTER(self, "gmprt_go");
+	struct m *mp = self->m;
 	struct p *pp;
 	g_t *gp;
 
-	gmprt_mustg("gmprt_go");
 	pp = mp->p;
 	gp = gfget(pp);
 	if (!gp) {
@@ -842,7 +897,8 @@ void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg)
 
 void gmprt_park(bool (*unlockf)(gmprt_g *, void *), void *arg)
 {
-	gmprt_mustg("gmprt_park");
+	RT_ENTER(gp, "gmprt_park");
+
 	gmprt_gopark(unlockf, arg);
 }
 
@@ -863,7 +919,34 @@ void gmprt_goready(g_t *gp)
 
 void gmprt_ready(gmprt_g *gp)
 {
+	RT_ENTER(self, "gmprt_ready");
+
 	gmprt_goready(gp);
+}
+
+/*
+ * gmprt_lostp() - gmp.ko took this M's P while its G ran its own code (the
+ * thread blocked, or the G ran 10 ms): get one back the way Go's exitsyscall
+ * does.  The old P if it is idle, else any idle P, else the G waits on the
+ * global queue and this M parks.  Called from rt_enter(), in the runtime.
+ */
+void gmprt_lostp(g_t *gp)
+{
+	struct m *mp = gp->m;
+	struct p *oldp = mp->p;
+	int pid, err;
+
+	if (load_relaxed(mp->kslotp) == oldp->id)
+		gmprt_throw("P%d is used by two Ms (M%u and M%u)", oldp->id,
+			    mp->id, load_relaxed(&oldp->owner)->id);
+	mp->p = NULL;
+	err = gmprt_k_acquire(mp, oldp->id, GMP_ACQUIRE_ANY, &pid);
+	if (err)
+		gmprt_throw("GMP_IOC_ACQUIRE_P after a handoff: %s", strerror(-err));
+	if (pid != GMP_NONE)
+		gmprt_acquirep(mp, pid);
+	else
+		gmprt_mcall(gmprt_exitsyscall0);	/* resumes with a P */
 }
 
 bool gmprt_unlock_spin(g_t *gp, void *lock)
@@ -883,9 +966,12 @@ int64_t gmprt_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#define GMPRT_STR_(x)	#x
+#define GMPRT_STR(x)	GMPRT_STR_(x)
+
 const char *gmprt_version(void)
 {
-	return "0.1";
+	return GMPRT_STR(GMPRT_VERSION_MAJOR) "." GMPRT_STR(GMPRT_VERSION_MINOR);
 }
 
 int gmprt_nprocs(void)
@@ -993,17 +1079,45 @@ static void waitmain(void)
 	}
 }
 
+/*
+ * The caller's config, taken as the kernel takes a struct that grows
+ * (copy_struct_from_user): of a smaller one (an older gmprt.h) only @size
+ * bytes are read, and the fields it lacks stay zero, the defaults; a larger
+ * one (a newer gmprt.h) is fine while the part this library does not know
+ * is zero, and fatal otherwise: the program asks for something not here.
+ */
+_Static_assert(offsetof(struct gmprt_config, flags) + sizeof(unsigned int) <=
+	       GMPRT_CONFIG_SIZE_VER0 && sizeof(struct gmprt_config) >= GMPRT_CONFIG_SIZE_VER0,
+	       "the 0.1 fields of struct gmprt_config moved");
+
+static void config_copy(struct gmprt_config *c, const struct gmprt_config *cfg)
+{
+	const unsigned char *b = (const unsigned char *)cfg;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	if (!cfg)
+		return;
+	if (cfg->size < GMPRT_CONFIG_SIZE_VER0 || cfg->size > 4096)
+		gmprt_throw("struct gmprt_config has size %zu: start from GMPRT_CONFIG_INIT",
+			    cfg->size);
+	memcpy(c, cfg, cfg->size < sizeof(*c) ? cfg->size : sizeof(*c));
+	for (i = sizeof(*c); i < cfg->size; i++)
+		if (b[i])
+			gmprt_throw("struct gmprt_config of %zu bytes sets fields libgmprt %s does not have (it knows %zu)",
+				    cfg->size, gmprt_version(), sizeof(*c));
+}
+
 int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 {
-	struct gmprt_config c = { 0 };
+	struct gmprt_config c;
 	struct m *m0;
 	struct gmp_wake w;
 	pthread_t t;
 	g_t *gp;
 	int i, err;
 
-	if (cfg)
-		c = *cfg;
+	config_copy(&c, cfg);
 	if (__atomic_exchange_n(&sched.running, true, __ATOMIC_ACQ_REL))
 		return -EBUSY;
 	if (!c.nprocs)
@@ -1033,7 +1147,7 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	 * queue, to a new M; then it waits for main to return.
 	 */
 	m0 = mcommoninit(GMP_NONE);
-	err = gmprt_k_acquire(m0, 0, &i);
+	err = gmprt_k_acquire(m0, 0, 0, &i);
 	if (err || i != 0)
 		gmprt_throw("cannot acquire P0: %s", strerror(-err));
 	gmprt_acquirep(m0, 0);
@@ -1051,6 +1165,10 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	newm(w.p, false);
 	if (pthread_create(&t, NULL, templatethread, NULL) == 0)
 		pthread_detach(t);
+	if (pthread_create(&t, NULL, sysmonthread, NULL) == 0)
+		pthread_detach(t);
+	else
+		fprintf(stderr, "gmprt: cannot start sysmon: no preemption, no handoffs\n");
 
 	waitmain();
 	return sched.mainret;

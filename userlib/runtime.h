@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/gmp.h>
+#include "arch.h"
 #include "gmprt.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
@@ -41,7 +42,7 @@ static inline void spin_lock(spinlock_t *l)
 {
 	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) {
 		while (load_relaxed(&l->v))
-			__builtin_ia32_pause();
+			cpu_relax();
 	}
 }
 
@@ -111,6 +112,8 @@ struct gmprt_g {
 	/* ---- channels and select (chan.c, select.c) ---- */
 	void *param;			/* Go's g.param: the sudog that woke it */
 	uint32_t selectdone;		/* Go's g.selectDone: claimed by a waker */
+	/* Runtime calls the G is inside (rt_enter/rt_leave): 0 in its own code. */
+	uint32_t rtdepth;
 };
 typedef struct gmprt_g g_t;
 
@@ -127,6 +130,13 @@ struct p {
 	uint64_t *krunnext;
 	uint64_t *krunq;
 	uint64_t *ktimer0when;
+	int32_t cpu;			/* gmp.ko's CPU for this P (pinning) */
+	/*
+	 * The M whose scheduler uses this P (acquirep); an M that finds
+	 * another here while its slot still names the P has met the one thing
+	 * that must never happen: two Ms on one P (rt_enter checks).
+	 */
+	struct m *owner;
 	/* Owner-only state. */
 	uint32_t schedtick;
 	uint32_t syscalltick;
@@ -140,6 +150,10 @@ struct p {
 /* An M: a thread registered with gmp.ko. */
 struct m {
 	uint32_t id;			/* gmp.ko's M id */
+	/* Its slot in GMP_OFF_MS (rt_enter/rt_leave, block detection). */
+	uint32_t *kinruntime;		/* ours: 1 while not in a G's own code */
+	int32_t *kslotp;		/* gmp.ko's: the P it says we hold */
+	int pinned;			/* CPU this thread is pinned to, or -1 */
 	g_t *curg;			/* G running, or NULL on g0 */
 	struct p *p;			/* P held */
 	struct p *oldp;			/* P left for a syscall (Go's m.oldp) */
@@ -175,6 +189,7 @@ struct gmprt_sched {
 	uint32_t *knmspinning;
 	void *ksched_map;
 	void *kprocs_map;
+	void *kms_map;
 	/* Go's randomOrder for stealing. */
 	int *coprimes;
 	int ncoprimes;
@@ -207,7 +222,74 @@ static inline struct m *getm(void)
 	return gmprt_tls_m;
 }
 
-/* asm_amd64.S */
+/*
+ * Entering and leaving the runtime (the M slot protocol, GMP_SETUP_HANDOFF).
+ *
+ * gmp.ko may take the P of an M whose thread blocks in the kernel, or whose
+ * G runs 10 ms, while that M runs a G's own code (kmod/block.c).  It reads
+ * the M's inruntime word to know where the M is, and only while the thread
+ * is stopped (asleep, or in the kernel's own task_work on its way back to
+ * user space), so plain stores are enough here: the order that matters is
+ * this thread's own program order, and a signal fence keeps the compiler
+ * to it.  If the P was taken, gmp.ko wrote GMP_NONE into our slot before
+ * this thread could run again; we look at the slot after saying we are in
+ * the runtime and before touching the P, and go the way of Go's exitsyscall
+ * (gmprt_lostp) if it is gone.
+ *
+ * Every public call that may touch the P brackets itself with RT_ENTER
+ * (its rt_leave runs at every return, through the cleanup attribute).
+ * Calls nest: only the outermost one changes the word.  g0 (the scheduler)
+ * always runs with it set; a G's own code, with it clear.
+ */
+void gmprt_lostp(struct gmprt_g *gp);
+void gmprt_exitsyscall0(struct gmprt_g *gp);
+
+/*
+ * GMPRT_NO_HANDOFF builds the library without this bracket (and without
+ * GMP_SETUP_HANDOFF): only for bench/, which measures what it costs.
+ */
+#ifdef GMPRT_NO_HANDOFF
+static inline struct gmprt_g *rt_enter(struct gmprt_g *gp)
+{
+	return gp;
+}
+
+static inline void rt_leave(struct gmprt_g **gpp)
+{
+	(void)gpp;
+}
+#else
+static inline struct gmprt_g *rt_enter(struct gmprt_g *gp)
+{
+	struct m *mp = gp->m;
+
+	if (gp->rtdepth++ == 0) {
+		store_relaxed(mp->kinruntime, 1);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (unlikely(mp->p && (load_relaxed(mp->kslotp) != mp->p->id ||
+				       load_relaxed(&mp->p->owner) != mp)))
+			gmprt_lostp(gp);	/* returns holding a P, maybe on another M */
+	}
+	return gp;
+}
+
+static inline void rt_leave(struct gmprt_g **gpp)
+{
+	struct gmprt_g *gp = *gpp;
+
+	if (--gp->rtdepth == 0) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		store_relaxed(gp->m->kinruntime, 0);
+	}
+}
+#endif
+
+/* The calling G, inside the runtime until the enclosing block ends. */
+#define RT_ENTER(gp, what)						\
+	struct gmprt_g *gp __attribute__((cleanup(rt_leave))) =		\
+		rt_enter(gmprt_mustg(what))
+
+/* asm_amd64.S, asm_arm64.S: the context switch */
 void gmprt_swapctx(void **save_sp, void *new_sp);
 void gmprt_gstart(void);
 
@@ -230,7 +312,9 @@ int gmprt_kernel_open(int nprocs, unsigned int flags);
 int gmprt_k_register(uint32_t *m, int claim_p);
 int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline, struct gmp_park *out);
 int gmprt_k_wake(struct m *mp, uint32_t flags, int p, int target, struct gmp_wake *out);
-int gmprt_k_acquire(struct m *mp, int want, int *p);
+int gmprt_k_acquire(struct m *mp, int want, uint32_t flags, int *p);
+void gmprt_k_mslot(struct m *mp);
+int gmprt_k_sysmon(void);
 int gmprt_k_release(struct m *mp, int p);
 int gmprt_k_runqput(const uint64_t *gs, uint32_t n);
 int gmprt_k_runqget(uint64_t *gs, uint32_t max);

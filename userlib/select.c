@@ -313,7 +313,7 @@ out:
 
 int gmprt_select(struct gmprt_select_case *cases, int n, bool block)
 {
-	g_t *gp = gmprt_mustg("gmprt_select");
+	RT_ENTER(gp, "gmprt_select");
 
 	chan_safepoint(gp->m);
 	return gmprt_selectgo(gp, cases, n, block, 0);

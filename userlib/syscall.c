@@ -20,7 +20,7 @@
 
 void gmprt_entersyscall(void)
 {
-	g_t *gp = gmprt_mustg("gmprt_entersyscall");
+	RT_ENTER(gp, "gmprt_entersyscall");
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;
 
@@ -34,8 +34,12 @@ void gmprt_entersyscall(void)
 	store_release(pp->kstatus, GMP_P_SYSCALL_M(mp->id));
 }
 
-/* On g0: no P to be had; queue the G globally and park the M. */
-static void exitsyscall0(g_t *gp)
+/*
+ * gmprt_exitsyscall0() - on g0: no P to be had for @gp; queue it on the
+ * global queue and park the M (Go's exitsyscall0).  Also the way back of
+ * an M whose P gmp.ko handed off (gmprt_lostp).
+ */
+void gmprt_exitsyscall0(g_t *gp)
 {
 	struct m *mp = getm();
 	uint64_t h = (uintptr_t)gp;
@@ -50,12 +54,12 @@ static void exitsyscall0(g_t *gp)
 
 void gmprt_exitsyscall(void)
 {
-	struct m *mp = getm();
-	g_t *gp = mp ? mp->curg : NULL;
+	RT_ENTER(gp, "gmprt_exitsyscall");
+	struct m *mp = gp->m;
 	struct p *oldp;
 	int pid, err;
 
-	if (unlikely(!gp || gp->status != G_SYSCALL))
+	if (unlikely(gp->status != G_SYSCALL))
 		gmprt_throw("gmprt_exitsyscall without gmprt_entersyscall");
 	oldp = mp->oldp;
 	mp->oldp = NULL;
@@ -65,13 +69,14 @@ void gmprt_exitsyscall(void)
 	if (cas_acqrel(oldp->kstatus, GMP_P_SYSCALL_M(mp->id), GMP_P_RUNNING)) {
 		mp->p = oldp;		/* fast path: nobody took it */
 	} else {
-		err = gmprt_k_acquire(mp, GMP_NONE, &pid);
+		/* Its old P first, if idle (Go's exitsyscallfast). */
+		err = gmprt_k_acquire(mp, oldp->id, GMP_ACQUIRE_ANY, &pid);
 		if (err)
 			gmprt_throw("GMP_IOC_ACQUIRE_P: %s", strerror(-err));
 		if (pid != GMP_NONE)
 			gmprt_acquirep(mp, pid);
 		else
-			gmprt_mcall(exitsyscall0);	/* resumes with a P */
+			gmprt_mcall(gmprt_exitsyscall0);	/* resumes with a P */
 	}
 	/*
 	 * errno needs no restoring: the CAS leaves it alone, the ioctl

@@ -166,7 +166,7 @@ bool gmprt_deltimer(g_t *gp)
 		/* A runner counted itself under the lock we just held. */
 		while (load_acquire(&gp->timer.running)) {
 			if (++spins < 128)
-				__builtin_ia32_pause();
+				cpu_relax();
 			else
 				sched_yield();
 		}
@@ -300,7 +300,7 @@ static bool sleep_arm(g_t *gp, void *arg)
 
 void gmprt_sleep(int64_t ns)
 {
-	g_t *gp = gmprt_mustg("gmprt_sleep");
+	RT_ENTER(gp, "gmprt_sleep");
 
 	if (ns <= 0) {
 		gmprt_yield();

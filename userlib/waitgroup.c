@@ -36,11 +36,16 @@ void gmprt_wg_add(gmprt_waitgroup *w, int64_t delta)
 	gp = wg->waiters;
 	wg->waiters = NULL;
 	spin_unlock(&wg->lock);
-	while (gp) {
-		g_t *next = gp->waitnext;
+	if (gp) {
+		RT_ENTER(self, "gmprt_wg_add (readying a waiter)");
 
-		gmprt_goready(gp);
-		gp = next;
+		(void)self;
+		while (gp) {
+			g_t *next = gp->waitnext;
+
+			gmprt_goready(gp);
+			gp = next;
+		}
 	}
 }
 
@@ -52,7 +57,7 @@ void gmprt_wg_done(gmprt_waitgroup *w)
 void gmprt_wg_wait(gmprt_waitgroup *w)
 {
 	struct wg *wg = (struct wg *)w;
-	g_t *gp = gmprt_mustg("gmprt_wg_wait");
+	RT_ENTER(gp, "gmprt_wg_wait");
 
 	if (!__atomic_load_n(&wg->counter, __ATOMIC_SEQ_CST))
 		return;
