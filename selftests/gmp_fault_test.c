@@ -502,19 +502,23 @@ TEST_F(fault, register_claim)
 
 /* ---- the calls that only copy: park, wake, acquire, release, ... -------- */
 
-enum { K_UNREGISTER, K_PARK, K_WAKE, K_ACQUIRE, K_RELEASE, K_GET, K_NEWM, K_N };
+enum { K_UNREGISTER, K_PARK, K_WAKE, K_ACQUIRE, K_RELEASE, K_GET, K_NEWM,
+       K_SYSMON, K_N };
 
 static const char *const kname[K_N] = {
 	"UNREGISTER", "PARK", "WAKE", "ACQUIRE_P", "RELEASE_P", "RUNQ_GET",
-	"NEWM_WAIT",
+	"NEWM_WAIT", "SYSMON",
 };
 
 /* Call @k as the M @m of @g, which holds P @p (or none). */
 static int copy_call(struct gmp_inst *g, int k, uint32_t m, int p, uint64_t *gs)
 {
 	switch (k) {
-	case K_UNREGISTER:
-		return gmp_ioctl(g->fd, GMP_IOC_UNREGISTER, &m);
+	case K_UNREGISTER: {
+		struct gmp_unregister a = { .m = m };
+
+		return gmp_ioctl(g->fd, GMP_IOC_UNREGISTER, &a);
+	}
 	case K_PARK: {
 		struct gmp_park a = { .m = m, .flags = GMP_PARK_DEADLINE, .deadline = 1 };
 
@@ -539,6 +543,12 @@ static int copy_call(struct gmp_inst *g, int k, uint32_t m, int p, uint64_t *gs)
 		struct gmp_runq a = { .gs = (uintptr_t)gs, .n = 128 };
 
 		return gmp_ioctl(g->fd, GMP_IOC_RUNQ_GET, &a);
+	}
+	case K_SYSMON: {
+		/* Only its copy-in, as NEWM_WAIT: past it, sysmon's loop. */
+		struct gmp_sysmon a = { 0 };
+
+		return gmp_ioctl(g->fd, GMP_IOC_SYSMON, &a);
 	}
 	default: {
 		/* Only its copy-in: a second point would be a sleep. */
@@ -567,11 +577,11 @@ TEST_F(fault, calls_that_copy)
 
 			ASSERT_EQ(0, inst(&g, variant->nprocs));
 			ASSERT_EQ(0, gmp_register(&g, &m));
-			if (k != K_ACQUIRE && k != K_NEWM)
+			if (k != K_ACQUIRE && k != K_NEWM && k != K_SYSMON)
 				ASSERT_EQ(0, gmp_acquire(&g, m, GMP_NONE, &p));
 			ASSERT_EQ(0, gmp_runq_put(&g, gs, 200));
 			before = GMP_SCHED_U32(&g, runqsize);
-			if (k == K_NEWM && n > 1) {
+			if ((k == K_NEWM || k == K_SYSMON) && n > 1) {
 				gmp_inst_close(&g);
 				break;
 			}
@@ -724,7 +734,7 @@ static bool exists(const char *path)
  * the failure (debugfs is optional) unloads cleanly.  The module is
  * unloaded first and left loaded after.
  */
-TEST_F(fault_once, module_load)
+TEST_F_TIMEOUT(fault_once, module_load, 300)
 {
 	struct tally t = { .what = "finit_module(gmp.ko)" };
 	const char *ko = getenv("GMP_MODULE") ?: "/gmp.ko";

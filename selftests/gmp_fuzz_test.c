@@ -71,7 +71,7 @@
 #define FZ_FD0		600	/* instance k lives at fd FZ_FD0 + k */
 #define FZ_EXECFD0	700	/* ... and, in an exec'd child, at FZ_EXECFD0 + k */
 #define FZ_TRACE_BUF	(1 << 20)
-#define FZ_NCMD		12	/* the 11 ioctls, and a wrong command */
+#define FZ_NCMD		13	/* the 12 ioctls, and a wrong command */
 #define FZ_NERR		134	/* errno values counted (< 134) */
 #define KTIME_MAX_NS	0x7fffffffffffffffULL
 
@@ -95,17 +95,17 @@ static struct fz_shared *fzs;
 static const char *const cmd_names[FZ_NCMD] = {
 	"SETUP", "REGISTER", "UNREGISTER", "PARK", "WAKE", "ACQUIRE_P",
 	"RELEASE_P", "RUNQ_PUT", "RUNQ_GET", "NEWM_WAIT", "SCHEDTRACE",
-	"(bad cmd)",
+	"SYSMON", "(bad cmd)",
 };
 
 static const unsigned long cmds[FZ_NCMD - 1] = {
 	GMP_IOC_SETUP, GMP_IOC_REGISTER, GMP_IOC_UNREGISTER, GMP_IOC_PARK,
 	GMP_IOC_WAKE, GMP_IOC_ACQUIRE_P, GMP_IOC_RELEASE_P, GMP_IOC_RUNQ_PUT,
-	GMP_IOC_RUNQ_GET, GMP_IOC_NEWM_WAIT, GMP_IOC_SCHEDTRACE,
+	GMP_IOC_RUNQ_GET, GMP_IOC_NEWM_WAIT, GMP_IOC_SCHEDTRACE, GMP_IOC_SYSMON,
 };
 
 enum { C_SETUP, C_REGISTER, C_UNREGISTER, C_PARK, C_WAKE, C_ACQUIRE,
-       C_RELEASE, C_PUT, C_GET, C_NEWM, C_TRACE, C_BADCMD };
+       C_RELEASE, C_PUT, C_GET, C_NEWM, C_TRACE, C_SYSMON, C_BADCMD };
 
 static __attribute__((format(printf, 1, 2))) void fz_fail(const char *fmt, ...)
 {
@@ -197,6 +197,7 @@ struct fz_file {
 	struct gmp_params prm;
 	uint8_t *sched;		/* primary mappings: unmapped only at exit */
 	uint8_t *procs;
+	uint8_t *ms;		/* the M slots */
 };
 
 struct fz_inst {
@@ -263,6 +264,10 @@ static void fz_publish_setup(struct fz_file *f, int fd, const struct gmp_params 
 	s = mmap(NULL, prm->sched.size, PROT_READ, MAP_SHARED, fd, GMP_OFF_SCHED);
 	p = mmap(NULL, prm->procs.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 GMP_OFF_PROCS);
+	f->ms = mmap(NULL, prm->ms.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		     GMP_OFF_MS);
+	if (f->ms == MAP_FAILED)
+		f->ms = NULL;
 	if (s != MAP_FAILED && p != MAP_FAILED) {
 		f->sched = s;
 		f->procs = p;
@@ -290,7 +295,7 @@ static void setup_params(struct rng *r, struct gmp_params *prm)
 	if (chance(r, 3))
 		prm->nprocs = chance(r, 50) ? GMP_MAX_PROCS : edge32(r);
 	if (chance(r, 30))
-		prm->flags = below(r, 4);	/* PIN_PROCS, TEMPLATE */
+		prm->flags = below(r, 4);	/* TEMPLATE, HANDOFF */
 	if (chance(r, 5))
 		prm->flags = edge32(r);
 	if (chance(r, 5))
@@ -308,11 +313,13 @@ static bool allowed(int c, int e)
 		return c == C_UNREGISTER || c == C_PARK || c == C_WAKE ||
 		       c == C_ACQUIRE || c == C_RELEASE || c == C_NEWM;
 	case EBUSY:
-		return c == C_SETUP || c == C_REGISTER || c == C_WAKE || c == C_ACQUIRE;
+		return c == C_SETUP || c == C_REGISTER || c == C_WAKE ||
+		       c == C_ACQUIRE || c == C_SYSMON;
 	case ENOMEM:
 		return c == C_SETUP || c == C_REGISTER || c == C_PUT || c == C_TRACE;
 	case EINTR:
-		return c == C_PARK || c == C_NEWM;
+		/* GET: a fatal signal while it waits for another taker */
+		return c == C_PARK || c == C_NEWM || c == C_SYSMON || c == C_GET;
 	case EAGAIN:
 		return c == C_REGISTER;
 	case ENOSPC:
@@ -700,10 +707,12 @@ static void fz_op_register(struct fz_worker *wk, int k)
 
 static void fz_op_unregister(struct fz_worker *wk, int k)
 {
-	uint32_t m = fz_pick_m(wk, k);
-	int e = fz_do(wk, k, C_UNREGISTER, &m, sizeof(m));
+	struct gmp_unregister a = { .m = fz_pick_m(wk, k) };
+	int e;
 
-	if (!e && (int)m == wk->m[k]) {
+	fz_maybe_garble(&wk->r, &a, sizeof(a));
+	e = fz_do(wk, k, C_UNREGISTER, &a, sizeof(a));
+	if (!e && (int)a.m == wk->m[k]) {
 		wk->m[k] = -1;
 		wk->p[k] = GMP_NONE;
 	}
@@ -883,6 +892,18 @@ static void fz_op_trace(struct fz_worker *wk, int k)
 			wk->tracebuf);
 }
 
+/*
+ * Become the instance's sysmon (or be told another thread is): it blocks
+ * until a signal or a close ends it, as a park without deadline does.
+ */
+static void fz_op_sysmon(struct fz_worker *wk, int k)
+{
+	struct gmp_sysmon a = { 0 };
+
+	fz_maybe_garble(&wk->r, &a, sizeof(a));
+	fz_do(wk, k, C_SYSMON, &a, sizeof(a));
+}
+
 static void fz_op_badcmd(struct fz_worker *wk, int k)
 {
 	struct rng *r = &wk->r;
@@ -924,7 +945,16 @@ static void fz_op_ring(struct fz_worker *wk, int k)
 	tailp = (uint32_t *)(base + f->prm.procs.runqtail);
 	ring = (uint64_t *)(base + f->prm.procs.runq);
 	next = (uint64_t *)(base + f->prm.procs.runnext);
-	switch (below(r, 5)) {
+	switch (below(r, 6)) {
+	case 5:		/* an M slot: "in the runtime" or not, a P or garbage */
+		if (f->ms) {
+			uint32_t *w = (uint32_t *)(f->ms + (size_t)below(r, 16) *
+						   f->prm.ms.slot_size);
+
+			__atomic_store_n(&w[below(r, 2)], chance(r, 70) ? below(r, 2) :
+					 edge32(r), __ATOMIC_RELAXED);
+		}
+		break;
 	case 0:		/* runqput */
 		t = __atomic_load_n(tailp, __ATOMIC_RELAXED);
 		ring[t % GMP_RUNQ_SIZE] = rnd(r) | 1;
@@ -974,7 +1004,8 @@ static void *fz_worker_fn(void *arg)
 		case 63 ... 68:	fz_op_runq(wk, k, false); break;
 		case 69 ... 70:	fz_op_newm(wk, k); break;
 		case 71 ... 76:	fz_op_trace(wk, k); break;
-		case 77 ... 78:	fz_op_badcmd(wk, k); break;
+		case 77:	fz_op_badcmd(wk, k); break;
+		case 78:	fz_op_sysmon(wk, k); break;
 		case 79:
 			/* Exit registered, maybe holding a P: sysmon reaps the M. */
 			if (fz_my_m(wk, k) >= 0 && chance(r, 20)) {

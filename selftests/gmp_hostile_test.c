@@ -22,10 +22,12 @@ FIXTURE_VARIANT_ADD(hostile, nprocs1) { .nprocs = 1 };
 FIXTURE_VARIANT_ADD(hostile, nprocs2) { .nprocs = 2 };
 FIXTURE_VARIANT_ADD(hostile, nprocs4) { .nprocs = 4 };
 
+/* With handoffs on and sysmon running: the M slots are hostile input too. */
 FIXTURE_SETUP(hostile)
 {
-	ASSERT_EQ(0, gmp_inst_open(&self->g, variant->nprocs, 0));
+	ASSERT_EQ(0, gmp_inst_open(&self->g, variant->nprocs, GMP_SETUP_HANDOFF));
 	ASSERT_EQ(0, gmp_register(&self->g, &self->m));
+	ASSERT_EQ(0, gmp_sysmon_start(&self->g));
 }
 
 FIXTURE_TEARDOWN(hostile)
@@ -61,18 +63,28 @@ struct scribbler {
 	unsigned long writes;
 };
 
-/* Garbage into every byte user space may write: rings, heads, tails,
- * runnext, statuses, ticks, preempt words, m, nmspinning. */
+/*
+ * Garbage into every byte user space may write: rings, heads, tails,
+ * runnext, statuses, ticks, preempt words, m, nmspinning; and the slots of
+ * the first Ms (inruntime, p), which the workers are.
+ */
 static void *scribble(void *arg)
 {
 	struct scribbler *sc = arg;
 	uint32_t words = sc->g->prm.procs.size / 4;
+	uint32_t mwords = 8 * sc->g->prm.ms.slot_size / 4;
 	uint32_t *w = (uint32_t *)sc->g->procs;
+	uint32_t *mw = (uint32_t *)sc->g->ms;
 
 	while (!__atomic_load_n(&sc->stop, __ATOMIC_ACQUIRE)) {
-		uint32_t i = rnd(&sc->seed) % words;
+		uint64_t r = rnd(&sc->seed);
+		uint32_t i = r % (words + mwords);
 
-		__atomic_store_n(&w[i], rnd32(&sc->seed), __ATOMIC_RELAXED);
+		if (i < words)
+			__atomic_store_n(&w[i], rnd32(&sc->seed), __ATOMIC_RELAXED);
+		else
+			__atomic_store_n(&mw[i - words], rnd32(&sc->seed),
+					 __ATOMIC_RELAXED);
 		if (++sc->writes % 64 == 0)
 			usleep(10);
 	}
@@ -232,6 +244,8 @@ TEST_F_TIMEOUT(hostile, garbage_in_shared_pages, 60)
 	 * workers' Ps come back (sysmon reaps them) and can be acquired.
 	 */
 	memset(self->g.procs, 0, self->g.prm.procs.size);
+	for (i = 0; i < 8; i++)		/* "in the runtime": keep our Ps */
+		*gmp_m_inruntime(&self->g, i) = 1;
 	ASSERT_TRUE(GMP_WAIT_UNTIL(GMP_SCHED_U32(&self->g, npidle) == n));
 	for (i = 0; i < n; i++) {
 		int p;

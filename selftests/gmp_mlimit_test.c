@@ -129,6 +129,64 @@ static int write_long(const char *path, long v)
 	return ret;
 }
 
+/*
+ * SCHEDTRACE of 10000 Ms formats outside sched->lock: a thread taking and
+ * giving back a P (both under the lock) goes on doing so while the trace is
+ * being formatted.  Counted, not timed: with the lock held for the whole
+ * formatting (tens of ms under emulation) it would get nothing done.
+ */
+struct taker {
+	struct gmp_inst *g;
+	volatile int stop, tracing;
+	long during;
+	int err;
+};
+
+static void *taker_fn(void *arg)
+{
+	struct taker *tk = arg;
+	uint32_t m;
+	int p;
+
+	if ((tk->err = gmp_register(tk->g, &m)))
+		return NULL;
+	while (!tk->stop) {
+		if ((tk->err = gmp_acquire(tk->g, m, GMP_NONE, &p)) ||
+		    (p != GMP_NONE && (tk->err = gmp_release(tk->g, m, p))))
+			return NULL;
+		if (tk->tracing)
+			tk->during++;
+	}
+	gmp_unregister(tk->g, m);
+	return NULL;
+}
+
+static void trace_beside_a_taker(struct __test_metadata *_metadata,
+				 struct gmp_inst *g, uint32_t mainm)
+{
+	static char text[1 << 20];
+	struct taker tk = { .g = g };
+	uint64_t t0;
+	pthread_t t;
+
+	/* The table is full: the taker uses the main thread's M slot. */
+	ASSERT_EQ(0, gmp_unregister(g, mainm));
+	ASSERT_EQ(0, pthread_create(&t, NULL, taker_fn, &tk));
+	usleep(50 * 1000);
+	t0 = gmp_mono_ns();
+	tk.tracing = 1;
+	ASSERT_EQ(0, gmp_schedtrace(g, text, sizeof(text), 1));
+	tk.tracing = 0;
+	TH_LOG("schedtrace of %d Ms: %zu bytes in %.1f ms, %ld acquire+release meanwhile",
+	       GMP_MAX_M, strlen(text), (gmp_mono_ns() - t0) / 1e6, tk.during);
+	tk.stop = 1;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, tk.err);
+	EXPECT_LT(9000, gmp_trace_val(text, "threads"));
+	EXPECT_LE(10, tk.during);
+	ASSERT_EQ(0, gmp_register(g, &mainm));
+}
+
 #define THREADS_MAX	"/proc/sys/kernel/threads-max"
 #define PID_MAX		"/proc/sys/kernel/pid_max"
 
@@ -202,6 +260,7 @@ TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 480)
 	ASSERT_EQ(0, pl.failed) TH_LOG("first error %d", pl.last_err);
 	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
 	TH_LOG("%d Ms registered in %.1f s", GMP_MAX_M, (gmp_mono_ns() - t0) / 1e9);
+	trace_beside_a_taker(_metadata, &self->g, mainm);
 
 	/* Full: the next one is refused, and nothing is reaped (all alive). */
 	mem[x] = (struct member){ .pool = &pl };

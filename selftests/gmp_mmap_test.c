@@ -86,6 +86,11 @@ TEST_F(mmap, layout_is_sane)
 		{ "preempt", po->preempt, 4 }, { "runqhead", po->runqhead, 4 },
 		{ "runqtail", po->runqtail, 4 }, { "runnext", po->runnext, 8 },
 		{ "runq", po->runq, 8 * GMP_RUNQ_SIZE },
+		{ "timer0when", po->timer0when, 8 }, { "cpu", po->cpu, 4 },
+	};
+	struct gmp_ms_offsets *mo = &self->g.prm.ms;
+	struct span ms[] = {
+		{ "inruntime", mo->inruntime, 4 }, { "p", mo->p, 4 },
 	};
 
 	EXPECT_EQ(self->pagesz, so->size);
@@ -96,7 +101,12 @@ TEST_F(mmap, layout_is_sane)
 	EXPECT_LE(GMP_RUNQ_SIZE * 8 + 64, po->p_stride);
 	EXPECT_EQ(po->size, po->p0 + variant->nprocs * po->p_stride);
 	EXPECT_EQ(0, po->size % self->pagesz);
-	EXPECT_TRUE(spans_ok(_metadata, p, 9, po->p_stride));
+	EXPECT_TRUE(spans_ok(_metadata, p, 11, po->p_stride));
+	/* M slots: a cache line each (every M writes its own), all Ms fit. */
+	EXPECT_TRUE(spans_ok(_metadata, ms, 2, mo->slot_size));
+	EXPECT_LE(64, mo->slot_size);
+	EXPECT_LE(GMP_MAX_M * mo->slot_size, mo->size);
+	EXPECT_EQ(0, mo->size % self->pagesz);
 	/* Takers' head and the owner's fields should not share a line. */
 	EXPECT_LE(po->preempt + 4, po->runqhead & ~63u);
 }
@@ -347,7 +357,8 @@ TEST(lifetime_pages_and_module)
 
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, gmp_inst_open(&g, 2, 0));
-	EXPECT_EQ(base + 1, module_refcnt());
+	/* The file's reference, and the instance's own until it is freed. */
+	EXPECT_EQ(base + 2, module_refcnt());
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "gmp", O_NONBLOCK));
 	EXPECT_EQ(EWOULDBLOCK, errno);
 	ASSERT_EQ(0, gmp_register(&g, &m));
@@ -355,7 +366,7 @@ TEST(lifetime_pages_and_module)
 	/* Close the file: the instance shuts down, the pages stay. */
 	close(g.fd);
 	g.fd = -1;
-	EXPECT_EQ(base + 1, module_refcnt());
+	EXPECT_EQ(base + 2, module_refcnt());
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "gmp", O_NONBLOCK));
 	EXPECT_EQ(2, GMP_SCHED_U32(&g, gomaxprocs));
 	EXPECT_EQ(GMP_P_DEAD, *gmp_p_status(&g, 0));
@@ -365,10 +376,13 @@ TEST(lifetime_pages_and_module)
 	/* One region gone, the other still holds the file. */
 	munmap(g.sched, g.prm.sched.size);
 	g.sched = NULL;
-	EXPECT_EQ(base + 1, module_refcnt());
+	EXPECT_EQ(base + 2, module_refcnt());
 	EXPECT_EQ(5, *GMP_P_FIELD(&g, 1, runqtail, uint32_t));
 	munmap(g.procs, g.prm.procs.size);
 	g.procs = NULL;
+	EXPECT_EQ(base + 2, module_refcnt());
+	munmap(g.ms, g.prm.ms.size);
+	g.ms = NULL;
 	EXPECT_TRUE(GMP_WAIT_UNTIL(module_refcnt() == base));
 }
 

@@ -28,6 +28,7 @@ static const unsigned long all_cmds[] = {
 	GMP_IOC_REGISTER, GMP_IOC_UNREGISTER, GMP_IOC_PARK, GMP_IOC_WAKE,
 	GMP_IOC_ACQUIRE_P, GMP_IOC_RELEASE_P, GMP_IOC_RUNQ_PUT,
 	GMP_IOC_RUNQ_GET, GMP_IOC_NEWM_WAIT, GMP_IOC_SCHEDTRACE,
+	GMP_IOC_SYSMON,
 };
 
 TEST(unknown_command_enotty)
@@ -38,8 +39,10 @@ TEST(unknown_command_enotty)
 
 	ASSERT_LE(0, fd);
 	/* Wrong number, wrong magic, wrong size, wrong direction. */
-	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOWR(GMP_IOC_MAGIC, 0x0b, struct gmp_params), buf));
+	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOWR(GMP_IOC_MAGIC, 0x0c, struct gmp_params), buf));
 	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOWR(GMP_IOC_MAGIC, 0x7f, __u32), buf));
+	/* The old interface (magic 0xB7, nsfs's and remoteproc's) is gone. */
+	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOWR(0xB7, 0x00, struct gmp_params), buf));
 	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOWR(0xB8, 0x00, struct gmp_params), buf));
 	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOWR(GMP_IOC_MAGIC, 0x00, __u32), buf));
 	EXPECT_EQ(-ENOTTY, gmp_ioctl(fd, _IOR(GMP_IOC_MAGIC, 0x00, struct gmp_params), buf));
@@ -47,8 +50,9 @@ TEST(unknown_command_enotty)
 	close(fd);
 	/* The same once set up. */
 	ASSERT_EQ(0, gmp_inst_open(&g, 1, 0));
-	EXPECT_EQ(-ENOTTY, gmp_ioctl(g.fd, _IOWR(GMP_IOC_MAGIC, 0x0b, struct gmp_params), buf));
-	EXPECT_EQ(-ENOTTY, gmp_ioctl(g.fd, _IOW(GMP_IOC_MAGIC, 0x02, __u64), buf));
+	EXPECT_EQ(-ENOTTY, gmp_ioctl(g.fd, _IOWR(GMP_IOC_MAGIC, 0x0c, struct gmp_params), buf));
+	EXPECT_EQ(-ENOTTY, gmp_ioctl(g.fd, _IOW(GMP_IOC_MAGIC, 0x02, __u32), buf));
+	EXPECT_EQ(-ENOTTY, gmp_ioctl(g.fd, _IOW(GMP_IOC_MAGIC, 0x0b, __u64), buf));
 	gmp_inst_close(&g);
 }
 
@@ -85,9 +89,8 @@ TEST(setup_einval)
 	} while (0)
 	TRY(flags, ~GMP_SETUP_FLAGS);
 	TRY(flags, 1U << 31);
-	TRY(resv0, 1);
 	TRY(resv[0], 1);
-	TRY(resv[3], 1ull << 63);
+	TRY(resv[7], 1ull << 63);
 	TRY(nprocs, GMP_MAX_PROCS + 1);
 	TRY(nprocs, ~0U);
 	/* Out-only fields must come in zero (reserved for growth). */
@@ -96,10 +99,14 @@ TEST(setup_einval)
 	TRY(runq_size, 1);
 	TRY(max_m, 1);
 	TRY(global_runq_max, 1);
+	TRY(block_grace_us, 1);
 	TRY(sched.resv[1], 1);
 	TRY(procs.resv[1], 1);
 	TRY(procs.timer0when, 8);
 	TRY(procs.runq, 8);
+	TRY(procs.cpu, 8);
+	TRY(ms.slot_size, 64);
+	TRY(ms.resv[3], 1);
 #undef TRY
 	/* None of that set the instance up. */
 	EXPECT_EQ(-EBADFD, gmp_ioctl(fd, GMP_IOC_REGISTER, &prm));
@@ -131,16 +138,29 @@ TEST(setup_efault)
 	close(fd);
 }
 
-/* nprocs 0 is Go's default GOMAXPROCS: one P per online CPU. */
+/*
+ * nprocs 0 is Go's default GOMAXPROCS: one P per CPU the opener may run on
+ * (its affinity mask, as the kernel bounds it by its cpuset).
+ */
 TEST(setup_default_nprocs)
 {
 	struct gmp_inst g;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t all, one;
 
 	ASSERT_EQ(0, gmp_inst_open(&g, 0, 0));
 	EXPECT_EQ(ncpu, g.prm.nprocs);
 	EXPECT_EQ(ncpu, GMP_SCHED_U32(&g, gomaxprocs));
 	gmp_inst_close(&g);
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	CPU_ZERO(&one);
+	CPU_SET(ncpu - 1, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	ASSERT_EQ(0, gmp_inst_open(&g, 0, 0));
+	EXPECT_EQ(1, g.prm.nprocs);
+	EXPECT_EQ(ncpu - 1, *GMP_P_FIELD(&g, 0, cpu, int32_t));
+	gmp_inst_close(&g);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 	/* A cap, not an error, is GMP_MAX_PROCS itself. */
 	ASSERT_EQ(0, gmp_inst_open(&g, GMP_MAX_PROCS, 0));
 	EXPECT_EQ(GMP_MAX_PROCS, g.prm.nprocs);
@@ -179,13 +199,18 @@ TEST_F(setup, answer_and_initial_state)
 	int i;
 
 	EXPECT_EQ(variant->nprocs, prm->nprocs);
-	EXPECT_EQ(GMP_FEAT_PARK_DEADLINE | GMP_FEAT_PIN_PROCS | GMP_FEAT_SYSMON |
-		  GMP_FEAT_NEWM | GMP_FEAT_TRACE | GMP_FEAT_TIMERS |
-		  GMP_FEAT_TEMPLATE, prm->features);
+	EXPECT_EQ(GMP_FEAT_PARK_DEADLINE | GMP_FEAT_SYSMON | GMP_FEAT_NEWM |
+		  GMP_FEAT_TRACE | GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE |
+		  GMP_FEAT_HANDOFF | GMP_FEAT_CPUS, prm->features);
 	EXPECT_EQ(GMP_RUNQ_SIZE, prm->runq_size);
 	EXPECT_EQ(GMP_MAX_M, prm->max_m);
 	EXPECT_EQ(1U << 22, prm->global_runq_max);
-	EXPECT_EQ(0, prm->resv0);
+	EXPECT_LT(0, prm->block_grace_us);
+	EXPECT_EQ(64, prm->ms.slot_size);
+	EXPECT_LE(GMP_MAX_M * 64, prm->ms.size);
+	/* The caller's own slot: in the runtime (nothing taken), no P. */
+	EXPECT_EQ(1, *gmp_m_inruntime(&self->g, self->m));
+	EXPECT_EQ(GMP_NONE, gmp_m_slot_p(&self->g, self->m));
 	EXPECT_EQ(variant->nprocs, GMP_SCHED_U32(&self->g, gomaxprocs));
 	EXPECT_EQ(variant->nprocs, GMP_SCHED_U32(&self->g, npidle));
 	EXPECT_EQ(0, GMP_SCHED_U32(&self->g, nmidle));
@@ -229,13 +254,21 @@ TEST_F(setup, register_errors)
 	TRY(-EINVAL, .resv = 1);
 	TRY(-EINVAL, .m = 1);
 	TRY(-EINVAL, .p = 1);			/* p without CLAIM */
+	TRY(-EINVAL, .resv2[1] = 1);
 	EXPECT_EQ(-EFAULT, gmp_ioctl(self->g.fd, GMP_IOC_REGISTER, NULL));
 	EXPECT_EQ(-EFAULT, gmp_ioctl(self->g.fd, GMP_IOC_REGISTER, bad));
-	/* Unregister: unknown id, bad pointer; then the thread may come back. */
-	m2 = GMP_MAX_M;
-	EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &m2));
-	m2 = self->m + 1;
-	EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &m2));
+	/* Unregister: unknown id, fields, bad pointer; then the thread may come back. */
+	{
+		struct gmp_unregister u = { .m = GMP_MAX_M };
+
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &u));
+		u.m = self->m + 1;
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &u));
+		u = (struct gmp_unregister){ .m = self->m, .flags = 1 };
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &u));
+		u = (struct gmp_unregister){ .m = self->m, .resv = 1 };
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &u));
+	}
 	EXPECT_EQ(-EFAULT, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, bad));
 	EXPECT_EQ(0, gmp_unregister(&self->g, self->m));
 	EXPECT_EQ(-EINVAL, gmp_unregister(&self->g, self->m));
@@ -258,13 +291,14 @@ TEST_F(setup, other_threads_m_eperm)
 	struct gmp_wake w = { 0 };
 	struct gmp_procarg pa = { .p = GMP_NONE };
 	struct gmp_newm nm = { 0 };
+	struct gmp_unregister u = { 0 };
 	uint32_t id;
 
 	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
 	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.registered));
 	id = pk.m;
-	a.m = w.m = pa.m = nm.m = id;
-	EXPECT_EQ(-EPERM, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &id));
+	a.m = w.m = pa.m = nm.m = u.m = id;
+	EXPECT_EQ(-EPERM, gmp_ioctl(self->g.fd, GMP_IOC_UNREGISTER, &u));
 	EXPECT_EQ(-EPERM, gmp_ioctl(self->g.fd, GMP_IOC_PARK, &a));
 	EXPECT_EQ(-EPERM, gmp_ioctl(self->g.fd, GMP_IOC_WAKE, &w));
 	EXPECT_EQ(-EPERM, gmp_ioctl(self->g.fd, GMP_IOC_ACQUIRE_P, &pa));
@@ -343,7 +377,7 @@ TEST_F(setup, argument_checks)
 		EXPECT_EQ(err, gmp_ioctl(self->g.fd, cmd, &pa))		\
 			TH_LOG("%s %s", #cmd, #__VA_ARGS__);		\
 	} while (0)
-	PROC(GMP_IOC_ACQUIRE_P, -EINVAL, .p = GMP_NONE, .flags = 1);
+	PROC(GMP_IOC_ACQUIRE_P, -EINVAL, .p = GMP_NONE, .flags = ~GMP_ACQUIRE_FLAGS);
 	PROC(GMP_IOC_ACQUIRE_P, -EINVAL, .p = GMP_NONE, .resv = 1);
 	PROC(GMP_IOC_ACQUIRE_P, -EINVAL, .p = -2);
 	PROC(GMP_IOC_ACQUIRE_P, -EINVAL, .p = n);
@@ -400,6 +434,18 @@ TEST_F(setup, argument_checks)
 	EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_SCHEDTRACE, &tr));
 	tr = (struct gmp_trace){ .buf = (uintptr_t)bad, .len = 100 };
 	EXPECT_EQ(-EFAULT, gmp_ioctl(self->g.fd, GMP_IOC_SCHEDTRACE, &tr));
+	tr = (struct gmp_trace){ .buf = (uintptr_t)text, .len = 100, .resv[1] = 1 };
+	EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_SCHEDTRACE, &tr));
+
+	{
+		struct gmp_sysmon sm = { .flags = 1 };
+
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_SYSMON, &sm));
+		sm = (struct gmp_sysmon){ .resv = 1 };
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_SYSMON, &sm));
+		sm = (struct gmp_sysmon){ .resv2[1] = 1 };
+		EXPECT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_SYSMON, &sm));
+	}
 
 	/* After all that, the instance is as it was. */
 	EXPECT_EQ(n, GMP_SCHED_U32(&self->g, npidle));
@@ -408,50 +454,66 @@ TEST_F(setup, argument_checks)
 	EXPECT_EQ(1, gmp_trace_val(text, "threads"));
 }
 
-/* ---- PIN_PROCS ---------------------------------------------------------- */
+/* ---- CPUs and GMP_IOC_SYSMON ------------------------------------------ */
 
-/* The CPU a P maps to: P i on the (i mod n)-th CPU of @online. */
-static int nth_cpu(const cpu_set_t *online, int i)
-{
-	int cpu, k = -1;
-
-	i %= CPU_COUNT(online);
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, online) && ++k == i)
-			return cpu;
-	return -1;
-}
-
-/* After acquiring P i, the thread runs only on P i's CPU. */
-TEST_F(setup, pin_procs_affinity)
+/* P i names the i-th CPU (round robin) of the opener's allowed mask. */
+TEST_F(setup, p_cpus_from_opener_mask)
 {
 	struct gmp_inst g;
-	uint32_t m;
-	cpu_set_t set, online;
-	int i, p;
+	cpu_set_t all, two;
+	int i, cpus[2], k = 0, cpu;
 
-	/* The harness leaves the mask whole: every online CPU. */
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(online), &online));
-	ASSERT_EQ(sysconf(_SC_NPROCESSORS_ONLN), CPU_COUNT(&online));
-	ASSERT_EQ(0, gmp_inst_open(&g, variant->nprocs, GMP_SETUP_PIN_PROCS));
-	ASSERT_TRUE(g.prm.features & GMP_FEAT_PIN_PROCS);
-	ASSERT_EQ(0, gmp_register(&g, &m));
-	for (i = 0; i < variant->nprocs; i++) {
-		ASSERT_EQ(0, gmp_acquire(&g, m, i, &p));
-		ASSERT_EQ(i, p);
-		CPU_ZERO(&set);
-		ASSERT_EQ(0, sched_getaffinity(0, sizeof(set), &set));
-		EXPECT_EQ(1, CPU_COUNT(&set));
-		EXPECT_TRUE(CPU_ISSET(nth_cpu(&online, i), &set));
-		EXPECT_EQ(nth_cpu(&online, i), sched_getcpu());
-		ASSERT_EQ(0, gmp_release(&g, m, p));
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	for (i = 0; i < variant->nprocs; i++)
+		EXPECT_EQ(i % CPU_COUNT(&all),
+			  *GMP_P_FIELD(&self->g, i, cpu, int32_t));
+	/* The last CPU only, or the first and the last. */
+	CPU_ZERO(&two);
+	for (cpu = 0; cpu < CPU_SETSIZE && k < 2; cpu++) {
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		if (k == 0 || cpu == sysconf(_SC_NPROCESSORS_ONLN) - 1) {
+			cpus[k++] = cpu;
+			CPU_SET(cpu, &two);
+		}
 	}
+	if (k < 2)
+		cpus[1] = cpus[0];
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(two), &two));
+	ASSERT_EQ(0, gmp_inst_open(&g, variant->nprocs, 0));
+	for (i = 0; i < variant->nprocs; i++)
+		EXPECT_EQ(cpus[i % k], *GMP_P_FIELD(&g, i, cpu, int32_t));
 	gmp_inst_close(&g);
-	/* Without the flag, acquiring a P leaves the mask alone. */
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(set), &set));
-	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, variant->nprocs - 1, &p));
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(online), &online));
-	EXPECT_TRUE(CPU_EQUAL(&set, &online));
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+}
+
+/* One sysmon at a time; it leaves on a signal and at shutdown. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(setup, sysmon_one_at_a_time)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct gmp_inst g;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, gmp_inst_open(&g, variant->nprocs, 0));
+	ASSERT_EQ(0, gmp_sysmon_start(&g));
+	{
+		char text[1024];
+
+		ASSERT_TRUE(GMP_WAIT_UNTIL(gmp_schedtrace(&g, text, sizeof(text), 1) == 0 &&
+					   gmp_trace_val(text, "sysmon") == 1));
+	}
+	EXPECT_EQ(-EBUSY, gmp_sysmon_call(&g));
+	/*
+	 * A signal makes it return EINTR (the helper calls it again); closing
+	 * the instance ends it with ESHUTDOWN: the join in close returns.
+	 */
+	EXPECT_EQ(0, pthread_kill(g.sysmon, SIGUSR1));
+	gmp_inst_close(&g);
 }
 
 TEST_HARNESS_MAIN

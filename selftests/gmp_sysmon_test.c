@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sysmon, the instance's kernel thread: a P whose holder died is given back
+ * Sysmon, run by a thread of the process in GMP_IOC_SYSMON (here the
+ * helper gmp_sysmon_start() makes): a P whose holder died is given back
  * (another M gets it), a P left in a system call is retaken and handed to a
  * parked M (or, with none, to the template thread in NEWM_WAIT, whose new
  * M claims it), and a P whose G runs too long is asked to yield.  Waits are
@@ -28,6 +29,7 @@ FIXTURE_SETUP(sysmon)
 {
 	ASSERT_EQ(0, gmp_inst_open(&self->g, variant->nprocs, 0));
 	ASSERT_EQ(0, gmp_register(&self->g, &self->m));
+	ASSERT_EQ(0, gmp_sysmon_start(&self->g));
 }
 
 FIXTURE_TEARDOWN(sysmon)
@@ -445,6 +447,7 @@ TEST(newm_queued_for_a_template_not_yet_waiting)
 
 	ASSERT_EQ(0, gmp_inst_open(&g, 1, GMP_SETUP_TEMPLATE));
 	ASSERT_TRUE(g.prm.features & GMP_FEAT_TEMPLATE);
+	ASSERT_EQ(0, gmp_sysmon_start(&g));
 	ASSERT_EQ(0, gmp_register(&g, &m));
 	ASSERT_EQ(0, gmp_acquire(&g, m, GMP_NONE, &p));
 	gmp_ring_put(&g, p, 0x7e1);

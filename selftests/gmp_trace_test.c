@@ -84,7 +84,7 @@ static void check_first_line(struct __test_metadata *_metadata, const char *t,
 		sprintf(w, "]\n");
 		EXPECT_STREQ(want, t + used);
 	} else {
-		EXPECT_EQ(0, strncmp(t + used, " syscallprocs=0 sysmonwait=0 newmwaiters=0 dead=0\n", 50))
+		EXPECT_EQ(0, strncmp(t + used, " syscallprocs=0 sysmon=0 sysmonwait=0 newmwaiters=0 dead=0\n", 59))
 			TH_LOG("%s", t + used);
 	}
 }
@@ -129,7 +129,7 @@ static void check_detail(struct __test_metadata *_metadata, const char *text,
 	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("want %s\n%s", want, text);
 	for (i = 0; i < 2; i++) {
 		snprintf(want, sizeof(want),
-			 "  M%u: p=-1 nextp=-1 tid=%d parked=1 spinning=0 note=0\n",
+			 "  M%u: p=-1 nextp=-1 tid=%d parked=1 spinning=0 note=0 state=sleep\n",
 			 pk[i].m, pk[i].tid);
 		EXPECT_NE(NULL, strstr(text, want)) TH_LOG("want %s\n%s", want, text);
 	}

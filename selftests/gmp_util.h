@@ -33,6 +33,9 @@ struct gmp_inst {
 	struct gmp_params prm;
 	uint8_t *sched;		/* GMP_OFF_SCHED, read-only */
 	uint8_t *procs;		/* GMP_OFF_PROCS, read-write */
+	uint8_t *ms;		/* GMP_OFF_MS, read-write: M slots */
+	pthread_t sysmon;	/* gmp_sysmon_start() */
+	int sysmon_on;
 };
 
 static inline int gmp_ioctl(int fd, unsigned long cmd, void *arg)
@@ -101,7 +104,41 @@ static inline int gmp_inst_open(struct gmp_inst *g, unsigned int nprocs,
 			MAP_SHARED, g->fd, GMP_OFF_PROCS);
 	if (g->procs == MAP_FAILED)
 		return -errno;
+	g->ms = mmap(NULL, g->prm.ms.size, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, g->fd, GMP_OFF_MS);
+	if (g->ms == MAP_FAILED)
+		return -errno;
 	return 0;
+}
+
+static inline int gmp_sysmon_call(struct gmp_inst *g)
+{
+	struct gmp_sysmon a = { 0 };
+
+	return ioctl(g->fd, GMP_IOC_SYSMON, &a) < 0 ? -errno : 0;
+}
+
+/* A thread that runs sysmon (GMP_IOC_SYSMON) until the instance closes. */
+static inline void *gmp_sysmon_fn(void *arg)
+{
+	struct gmp_inst *g = arg;
+
+	while (gmp_sysmon_call(g) == -EINTR)
+		;
+	return NULL;
+}
+
+/*
+ * Start sysmon for @g (the runtime always runs one; tests of retakes,
+ * preemption and block handoffs need it).  gmp_inst_close() joins it.
+ */
+static inline int gmp_sysmon_start(struct gmp_inst *g)
+{
+	int ret = pthread_create(&g->sysmon, NULL, gmp_sysmon_fn, g);
+
+	if (!ret)
+		g->sysmon_on = 1;
+	return ret;
 }
 
 static inline void gmp_inst_close(struct gmp_inst *g)
@@ -110,11 +147,30 @@ static inline void gmp_inst_close(struct gmp_inst *g)
 		munmap(g->sched, g->prm.sched.size);
 	if (g->procs && g->procs != MAP_FAILED)
 		munmap(g->procs, g->prm.procs.size);
+	if (g->ms && g->ms != MAP_FAILED)
+		munmap(g->ms, g->prm.ms.size);
 	if (g->fd >= 0)
-		close(g->fd);
+		close(g->fd);	/* shuts down: sysmon returns ESHUTDOWN */
+	if (g->sysmon_on)
+		pthread_join(g->sysmon, NULL);
+	g->sysmon_on = 0;
 	g->fd = -1;
 	g->sched = NULL;
 	g->procs = NULL;
+	g->ms = NULL;
+}
+
+/* M @m's slot words (GMP_OFF_MS). */
+static inline uint32_t *gmp_m_inruntime(struct gmp_inst *g, uint32_t m)
+{
+	return (uint32_t *)(g->ms + (size_t)m * g->prm.ms.slot_size +
+			    g->prm.ms.inruntime);
+}
+
+static inline int32_t gmp_m_slot_p(struct gmp_inst *g, uint32_t m)
+{
+	return __atomic_load_n((int32_t *)(g->ms + (size_t)m * g->prm.ms.slot_size +
+					   g->prm.ms.p), __ATOMIC_ACQUIRE);
 }
 
 /* Shared counters (read-only region). */
@@ -202,13 +258,26 @@ static inline int gmp_register_claim(struct gmp_inst *g, int p, uint32_t *m)
 
 static inline int gmp_unregister(struct gmp_inst *g, uint32_t m)
 {
-	return gmp_ioctl(g->fd, GMP_IOC_UNREGISTER, &m);
+	struct gmp_unregister a = { .m = m };
+
+	return gmp_ioctl(g->fd, GMP_IOC_UNREGISTER, &a);
 }
 
 static inline int gmp_newm_wait(struct gmp_inst *g, uint32_t m, int *p)
 {
 	struct gmp_newm a = { .m = m };
 	int ret = gmp_ioctl(g->fd, GMP_IOC_NEWM_WAIT, &a);
+
+	if (!ret && p)
+		*p = a.p;
+	return ret;
+}
+
+static inline int gmp_acquire_flags(struct gmp_inst *g, uint32_t m, int want,
+				    uint32_t flags, int *p)
+{
+	struct gmp_procarg a = { .m = m, .p = want, .flags = flags };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_ACQUIRE_P, &a);
 
 	if (!ret && p)
 		*p = a.p;

@@ -5,9 +5,11 @@
  * outside a G) with their messages and exit status.
  */
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +41,203 @@ TEST(no_device_is_fatal_with_advice)
 	TH_LOG("%s", err);
 	ASSERT_NE(NULL, strstr(err, "/dev/gmp"));
 	ASSERT_NE(NULL, strstr(err, "insmod kmod/gmp.ko"));
+}
+
+static void as_nobody(void)
+{
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		_exit(99);
+	gmprt_main(nothing, NULL, NULL);
+}
+
+/* gmp.ko's default mode (0600, root:root) as the runner loads it. */
+TEST(no_permission_is_fatal_with_advice)
+{
+	char err[1024];
+
+	ASSERT_EQ(2, run_child(as_nobody, err, sizeof(err)));
+	TH_LOG("%s", err);
+	ASSERT_NE(NULL, strstr(err, "Permission denied"));
+	ASSERT_NE(NULL, strstr(err, "group gmp"));
+	ASSERT_NE(NULL, strstr(err, "dev_mode=0666"));
+}
+
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
+/* One VERSION file: the library, its header and the Makefile agree. */
+TEST(version)
+{
+	ASSERT_STREQ(GMP_VERSION, gmprt_version());
+	ASSERT_STREQ(GMP_VERSION, STR(GMPRT_VERSION_MAJOR) "." STR(GMPRT_VERSION_MINOR));
+	/* True when the header is older than asked (liburing's sense). */
+	ASSERT_FALSE(GMPRT_CHECK_VERSION(GMPRT_VERSION_MAJOR, GMPRT_VERSION_MINOR));
+	ASSERT_FALSE(GMPRT_CHECK_VERSION(0, 0));
+	ASSERT_TRUE(GMPRT_CHECK_VERSION(GMPRT_VERSION_MAJOR, GMPRT_VERSION_MINOR + 1));
+	ASSERT_TRUE(GMPRT_CHECK_VERSION(GMPRT_VERSION_MAJOR + 1, 0));
+}
+
+/* ---- struct gmprt_config: sizes old and new ----------------------------- */
+
+static int report_nprocs(void *arg)
+{
+	return gmprt_nprocs();
+}
+
+/*
+ * A config of @size bytes whose last byte is the last of a page, the next
+ * page inaccessible: a library that read past @size would fault.
+ */
+static struct gmprt_config *config_at_page_end(size_t size)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct gmprt_config *c;
+
+	if (m == MAP_FAILED || mprotect(m + pg, pg, PROT_NONE))
+		_exit(98);
+	c = (struct gmprt_config *)(m + pg - size);
+	memset(c, 0, size);
+	c->size = size;
+	c->nprocs = 3;
+	return c;
+}
+
+/* A program built with the first layout runs: only its bytes are read. */
+static void config_ver0(void)
+{
+	_exit(gmprt_main(report_nprocs, NULL, config_at_page_end(GMPRT_CONFIG_SIZE_VER0)));
+}
+
+/* A program built with a newer gmprt.h, using none of the new fields. */
+static void config_newer_zero(void)
+{
+	_exit(gmprt_main(report_nprocs, NULL, config_at_page_end(sizeof(struct gmprt_config) + 24)));
+}
+
+/* ... and one setting a field this library does not have. */
+static void config_newer_set(void)
+{
+	struct gmprt_config *c = config_at_page_end(sizeof(struct gmprt_config) + 24);
+
+	((char *)c)[sizeof(*c) + 20] = 1;
+	_exit(gmprt_main(report_nprocs, NULL, c));
+}
+
+/* A config someone forgot to size ({ .nprocs = 3 }, not GMPRT_CONFIG_INIT). */
+static void config_unsized(void)
+{
+	struct gmprt_config c = { .nprocs = 3 };
+
+	_exit(gmprt_main(report_nprocs, NULL, &c));
+}
+
+TEST(config_sizes)
+{
+	char err[1024];
+
+	EXPECT_EQ(3, run_child(config_ver0, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(3, run_child(config_newer_zero, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(2, run_child(config_newer_set, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "sets fields libgmprt")) TH_LOG("%s", err);
+	EXPECT_EQ(2, run_child(config_unsized, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "GMPRT_CONFIG_INIT")) TH_LOG("%s", err);
+}
+
+/* ---- settings out of range, and what the messages say ----------------- */
+
+static void big_nprocs(void)
+{
+	struct gmprt_config c = GMPRT_CONFIG_INIT;
+
+	c.nprocs = 1025;
+	_exit(gmprt_main(nothing, NULL, &c));
+}
+
+static void small_stack(void)
+{
+	struct gmprt_config c = GMPRT_CONFIG_INIT;
+
+	c.stack_size = 8 * 1024;
+	_exit(gmprt_main(nothing, NULL, &c));
+}
+
+static void small_stack_env(void)
+{
+	setenv("GMPRT_STACK", "8k", 1);
+	_exit(gmprt_main(nothing, NULL, NULL));
+}
+
+static void bad_nprocs_env(void)
+{
+	setenv("GMPRT_NPROCS", "two", 1);
+	_exit(gmprt_main(nothing, NULL, NULL));
+}
+
+static int stack_of_a_g(void *arg)
+{
+	char big[96 * 1024];	/* more than the default 64 KiB */
+
+	memset(big, 1, sizeof(big));
+	return big[sizeof(big) - 1] + 40;
+}
+
+static void stack_env_suffix(void)
+{
+	setenv("GMPRT_STACK", "256k", 1);
+	_exit(gmprt_main(stack_of_a_g, NULL, NULL));
+}
+
+TEST(settings_out_of_range_are_fatal)
+{
+	char err[1024];
+
+	EXPECT_EQ(2, run_child(big_nprocs, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "nprocs 1025 out of range (1..1024)")) TH_LOG("%s", err);
+	EXPECT_EQ(2, run_child(small_stack, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "16 KiB at least")) TH_LOG("%s", err);
+	EXPECT_EQ(2, run_child(small_stack_env, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "16 KiB at least")) TH_LOG("%s", err);
+	EXPECT_EQ(2, run_child(bad_nprocs_env, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "bad $GMPRT_NPROCS: two")) TH_LOG("%s", err);
+	/* "k" is KiB: a G gets the 96 KiB array it could not have by default. */
+	EXPECT_EQ(41, run_child(stack_env_suffix, err, sizeof(err))) TH_LOG("%s", err);
+}
+
+/* ---- gmprt_schedtrace --------------------------------------------------- */
+
+static char trace[8192];
+static int tr_full, tr_detail, tr_short, tr_tiny;
+
+static int traces(void *arg)
+{
+	char two[2] = { 'x', 'x' };
+
+	tr_full = gmprt_schedtrace(trace, sizeof(trace), false);
+	GCHECK(tr_full > 0 && trace[tr_full] == 0 && (size_t)tr_full == strlen(trace));
+	GCHECK(strncmp(trace, "SCHED ", 6) == 0);
+	GCHECK(strstr(trace, " gomaxprocs=2 "));
+	tr_short = gmprt_schedtrace(two, sizeof(two), false);
+	GCHECK(two[1] == 0);
+	tr_tiny = gmprt_schedtrace(two, 1, false);
+	tr_detail = gmprt_schedtrace(trace, sizeof(trace), true);
+	GCHECK(strstr(trace, "\n  P0: status="));
+	GCHECK(strstr(trace, "\n  M"));
+	return 0;
+}
+
+TEST(schedtrace)
+{
+	char buf[64];
+
+	ASSERT_EQ(-ENODEV, gmprt_schedtrace(buf, sizeof(buf), false));
+	ASSERT_EQ(0, rt_run(2, traces, NULL));
+	RT_ASSERT_CLEAN();
+	EXPECT_LT(0, tr_full);
+	EXPECT_LT(tr_full, tr_detail);
+	EXPECT_EQ(1, tr_short);
+	EXPECT_EQ(-EINVAL, tr_tiny);
 }
 
 static void yield_outside(void)

@@ -500,7 +500,9 @@ static int recv_forever(void *arg)
 
 static void chan_deadlocker(void)
 {
-	struct gmprt_config cfg = { .nprocs = 2 };
+	struct gmprt_config cfg = GMPRT_CONFIG_INIT;
+
+	cfg.nprocs = 2;
 
 	gmprt_main(recv_forever, NULL, &cfg);
 }

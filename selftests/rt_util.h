@@ -43,7 +43,9 @@ static char rt_fail_msg[512];
 
 static inline int rt_run(int nprocs, int (*fn)(void *), void *arg)
 {
-	struct gmprt_config c = { .nprocs = nprocs };
+	struct gmprt_config c = GMPRT_CONFIG_INIT;
+
+	c.nprocs = nprocs;
 
 	return gmprt_main(fn, arg, &c);
 }
@@ -113,13 +115,17 @@ static inline int run_child(void (*fn)(void), char *err, size_t len)
  */
 static inline long rt_kstat(const char *key)
 {
-	char buf[16384];
+	/* Room for the detail of 10000 Ms: the stats line comes last. */
+	char *buf = malloc(1 << 20);
 	const char *at;
+	long v = -1;
 
-	if (gmprt_schedtrace(buf, sizeof(buf), true) < 0)
-		return -1;
-	at = strstr(buf, "\n  stats:");
-	return at ? rt_trace_val(at, key) : -1;
+	if (buf && gmprt_schedtrace(buf, 1 << 20, true) >= 0) {
+		at = strstr(buf, "\n  stats:");
+		v = at ? rt_trace_val(at, key) : -1;
+	}
+	free(buf);
+	return v;
 }
 
 #endif /* RT_UTIL_H */
