@@ -9,8 +9,19 @@
 #
 # Usage: qemu/deps.sh <what>...
 #   base       compilers' companions: cpio, busybox-static, qemu-system-x86
+#   arm64      what ARCH=arm64 needs on this machine: qemu-system-arm and
+#              Debian's aarch64-linux-gnu cross compiler and libc
+#   headers    only the cloud kernel's headers (whatever VM_KERNEL), to build gmp.ko
+#              without booting anything (plain "make" on a machine whose
+#              own kernel has no build tree)
 #   kernel     the VM kernel named by $VM_KERNEL (default: cloud): its
-#              headers installed, its image unpacked into $GMP_CACHE
+#              headers installed, its image unpacked into $GMP_CACHE;
+#              any other name runs qemu/kernel-$VM_KERNEL.sh (debug,
+#              trixie, cloud-arm64)
+#   tools      what make check's host part uses: mandoc and groff-base (the
+#              man pages' lint), pkgconf (the install test builds with
+#              pkg-config), kmod (modinfo): it runs before base is installed
+#   dkms       Debian's dkms (make dkms-install, make check-dkms)
 #   source     the few files we use from Debian's linux-source-6.1
 #              (kselftest harness, checkpatch) extracted into $GMP_CACHE
 #   go         Debian's golang-go (benchmark peers)
@@ -77,11 +88,28 @@ do_base() {
 	install_pkgs cpio busybox-static qemu-system-x86 xz-utils kmod
 }
 
+# The cross compiler is the one Debian builds its arm64 kernels' modules
+# with (gcc-12): the arm64 headers' config matches it.
+do_arm64() {
+	install_pkgs qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+}
+
+# The headers the cloud kernel's modules build against; kdir names them.
+do_headers_cloud() {
+	local abi dir
+	abi=$(cloud_abi)
+	install_pkgs "linux-headers-$abi-$FLAVOUR"
+	dir=$GMP_CACHE/kernels/cloud-$abi
+	mkdir -p "$dir"
+	echo "/usr/src/linux-headers-$abi-$FLAVOUR" >"$dir/kdir"
+	ln -sfn "cloud-$abi" "$GMP_CACHE/kernels/cloud"
+}
+
 # Fetch and unpack (never install) the image of the cloud kernel.
 do_kernel_cloud() {
 	local abi dir deb
+	do_headers_cloud
 	abi=$(cloud_abi)
-	install_pkgs "linux-headers-$abi-$FLAVOUR"
 	dir=$GMP_CACHE/kernels/cloud-$abi
 	if [ ! -f "$dir/vmlinuz" ]; then
 		say "fetching linux-image-$abi-$FLAVOUR-unsigned into $dir"
@@ -98,8 +126,6 @@ do_kernel_cloud() {
 		mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
 		rm -rf "$dir/deb"
 	fi
-	ln -sfn "cloud-$abi" "$GMP_CACHE/kernels/cloud"
-	echo "/usr/src/linux-headers-$abi-$FLAVOUR" >"$dir/kdir"
 }
 
 # Only the handful of files we need from the 138 MB source tarball.
@@ -125,6 +151,8 @@ do_source() {
 	mv "$dst.tmp" "$dst"
 }
 
+do_tools() { install_pkgs mandoc groff-base pkgconf kmod; }
+do_dkms() { install_pkgs dkms; }
 do_go() { install_pkgs golang-go; }
 do_gnuplot() { install_pkgs gnuplot-nox; }
 do_kbuild() {
@@ -137,6 +165,10 @@ mkdir -p "$GMP_CACHE"
 for what in "$@"; do
 	case $what in
 	base) do_base ;;
+	arm64) do_arm64 ;;
+	headers) do_headers_cloud ;;	# whatever VM_KERNEL: the host-side builds use these
+	tools) do_tools ;;
+	dkms) do_dkms ;;
 	kernel)
 		case $VM_KERNEL in
 		cloud) do_kernel_cloud ;;

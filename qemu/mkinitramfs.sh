@@ -9,8 +9,11 @@
 #   TESTDIR     its executables go to /tests, with /tests/list naming them
 #               in the order of TESTDIR/list (or sorted, if none)
 #   BINARY      more programs for /bin (the demo, gmp-timeout); a directory
-#               named bench becomes /bench
+#               becomes /NAME (bench: /bench), but one named root is merged
+#               into / (files at the paths an installed machine has them)
 # Every program must be static: the initramfs has no libc.
+# BUSYBOX: the busybox to use (default /bin/busybox, this machine's; the
+# Makefile passes the VM kernel's own for another CPU).
 set -euo pipefail
 
 out=$1 module=$2 testdir=$3
@@ -18,9 +21,12 @@ shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$(mktemp -d "${TMPDIR:-/tmp}/gmp-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
+# mktemp makes it 0700: as the VM's "/", it would shut out every user but
+# root (the unprivileged tests run as nobody).
+chmod 0755 "$stage"
 
-mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,tests,bench,etc}
-cp /bin/busybox "$stage/bin/busybox"
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,tests,bench,etc,prog}
+cp "${BUSYBOX:-/bin/busybox}" "$stage/bin/busybox"
 cp "$here/init" "$stage/init"
 cp "$here/runner" "$stage/bin/gmp-runner"
 cp "$module" "$stage/gmp.ko"
@@ -34,12 +40,16 @@ for t in $list; do
 done
 printf '%s\n' $list >"$stage/tests/list"
 for b in "$@"; do
-	if [ -d "$b" ]; then
+	if [ -d "$b" ] && [ "$(basename "$b")" = root ]; then
+		cp -a "$b"/. "$stage/"
+	elif [ -d "$b" ]; then
 		cp -r "$b"/. "$stage/$(basename "$b")/"
 	else
 		cp "$b" "$stage/bin/"
 	fi
 done
 echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+# mktemp made it 0700: as the VM's /, it would shut every other user out.
+chmod 0755 "$stage"
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$out.tmp"
 mv "$out.tmp" "$out"
