@@ -65,17 +65,36 @@ $(BENCH_IMG)/go-bench: $(BENCH_GO_SRCS) | bench-deps
 	fi
 
 # Every gmp workload compiles against gmprt.h whatever the library has.
-$(BB)/obj/gmp-%.o: bench/gmp/%.c bench/gmp/gmpbench.h bench/common.h userlib/gmprt.h
+$(BB)/obj/gmp-%.o: bench/gmp/%.c bench/gmp/gmpbench.h bench/common.h userlib/gmprt.h $(VERSION_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
 bench-compile: $(BENCH_GMP_OBJS)
 
+# The library again without block detection's bracket (GMPRT_NO_HANDOFF,
+# userlib/runtime.h): yield, spawn and ping-pong linked against it measure
+# what the bracket costs on the fast paths, in the same boot.
+BENCH_NH_OBJS := $(patsubst userlib/%,$(BB)/nohandoff/%.o,$(LIB_SRCS))
+BENCH_NH      := yield spawn pingpong
+$(BB)/nohandoff/%.c.o: userlib/%.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -DGMPRT_NO_HANDOFF -fvisibility=hidden -c -o $@ $<
+$(BB)/nohandoff/%.S.o: userlib/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+$(BB)/libgmprt-nohandoff.a: $(BENCH_NH_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 # ... and links only once the library provides what it calls.
-bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a
+bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a
 	@mkdir -p $(BENCH_IMG)
 	@for w in $(BENCH_GMP); do \
 		bench/link-gmp.sh $(BENCH_IMG)/gmp-$$w $(BB)/obj/gmp-$$w.o \
 			$(B)/libgmprt.a $(CC) -lpthread || exit 1; \
+	done
+	@for w in $(BENCH_NH); do \
+		bench/link-gmp.sh $(BENCH_IMG)/gmp-nh-$$w $(BB)/obj/gmp-$$w.o \
+			$(BB)/libgmprt-nohandoff.a $(CC) -lpthread || exit 1; \
 	done
 
 bench-build: $(BENCH_PROGS) bench-gmp
@@ -153,6 +172,7 @@ bench-help:
 	@echo "  bench-report   the report again from $(BENCH_OUT)/output.log"
 	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
 	@echo "  bench-quote    copy the last report and chart to bench/quoted/ (for the README)"
+	@echo "  bench-build    only build (bench-gmp: the gmp workloads; bench-deps: Go, gnuplot)"
 	@echo "variables (current value):"
 	@echo "  BENCH_HOST=$(BENCH_HOST)  1: run on this machine, gmp.ko loaded, no VM"
 	@echo "  BENCH_REPS=$(BENCH_REPS)  BENCH_SCALE=$(BENCH_SCALE) (% of the default iterations)"

@@ -186,7 +186,7 @@ function showratio(r) {
 
 # The target of a row, and whether gmp meets it: sets T_TEXT and T_STATUS
 # (and T_NOTE, the sentence for "where gmp is behind").
-function target(g, wl,    r, r2, v, has) {
+function target(g, wl,    r, r2, v, has, gp) {
 	T_TEXT = ""; T_STATUS = ""; T_NOTE = ""
 	has = (g SUBSEP "gmp") in med
 	if (wl == "spawn") {
@@ -211,6 +211,38 @@ function target(g, wl,    r, r2, v, has) {
 			else
 				T_NOTE = sprintf("%s: gmp takes %.2f× Go's time (target ≤ 1.0×)", wl, r)
 		}
+		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
+		return
+	}
+	if (wl == "handoff-plain" || wl == "handoff-syscall") {
+		T_TEXT = "≤0.1× Go"
+		r = ratio(g, "go")
+		if (!has || r == "") return
+		if (shown(r) > 0.1) T_NOTE = sprintf("%s: gmp hands a blocked G's P over in %.2f× Go's time (target ≤ 0.1×)", wl, r)
+		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
+		return
+	}
+	if (wl == "preempt") {
+		T_TEXT = "≤1.0× Go"
+		r = ratio(g, "go")
+		if (!has || r == "") return
+		if (shown(r) > 1.0) T_NOTE = sprintf("preempt: a ticker beside a CPU-bound G is up to %.2f× later than Go's (target ≤ 1.0×)", r)
+		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
+		return
+	}
+	if (wl ~ /-nohandoff$/) {
+		# The bracket's cost: the same workload with it, over without it.
+		v = wl
+		sub(/-nohandoff$/, "", v)
+		T_TEXT = "within 3%"
+		split(g, gp, SUBSEP)
+		v = v SUBSEP gp[2]
+		if (!has || !((v SUBSEP "gmp") in med)) return
+		r = med[v SUBSEP "gmp"] / med[g SUBSEP "gmp"]
+		v = gp[1]
+		sub(/-nohandoff$/, "", v)
+		T_TEXT = sprintf("within 3%% (with it: %.3f×)", r)
+		if (shown(r) > 1.03) T_NOTE = sprintf("%s: block detection's bracket makes it %.1f%% dearer (target ≤ 3%%)", v, (r - 1) * 100)
 		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
 		return
 	}

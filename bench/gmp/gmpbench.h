@@ -15,6 +15,22 @@
 #include "gmprt.h"
 
 static struct bench_args A;
+
+/*
+ * A workload's name for its BENCH lines: with the "-nohandoff" suffix when
+ * run as the variant linked against the library built without block
+ * detection's bracket (bench.mk: libgmprt-nohandoff.a), to measure it.
+ */
+static inline const char *gmpbench_name(const char *base)
+{
+	static char buf[8][48];
+	static int n;
+	char *b = buf[n++ % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s%s", base,
+		 strstr(A.workload, "-nohandoff") ? "-nohandoff" : "");
+	return b;
+}
 static struct bench_sc sc;
 static int have_sc;
 
@@ -54,8 +70,11 @@ static inline void gmpbench_kstats(struct gmpbench_kstats *k)
 		snprintf(k->name[k->n], sizeof(k->name[0]), "%.*s",
 			 (int)(eq - name), name);
 		k->val[k->n] = strtol(eq + 1, &at, 10);
-		/* Sysmon's own actions, not calls from the process. */
-		if (strcmp(k->name[k->n], "retake") && strcmp(k->name[k->n], "preempt"))
+		/* Only the ioctl counters: the rest count sysmon's and block
+		 * detection's own doings, not calls from the process. */
+		if (!strcmp(k->name[k->n], "park") || !strcmp(k->name[k->n], "wake") ||
+		    !strcmp(k->name[k->n], "acquire") || !strcmp(k->name[k->n], "release") ||
+		    !strcmp(k->name[k->n], "runqput") || !strcmp(k->name[k->n], "runqget"))
 			k->total += k->val[k->n];
 		k->n++;
 	}
@@ -120,7 +139,7 @@ static int bench_main(void *arg);
 #define GMPBENCH_MAIN							\
 int main(int argc, char **argv)						\
 {									\
-	struct gmprt_config cfg = { 0 };				\
+	struct gmprt_config cfg = GMPRT_CONFIG_INIT;			\
 									\
 	A = bench_parse(argc, argv);					\
 	/* Before gmprt_main: every M it starts inherits the counter. */ \

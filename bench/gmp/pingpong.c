@@ -46,7 +46,7 @@ static int bench_main(void *arg)
 	}
 	t1 = bench_now();
 	gmprt_wg_wait(&wg);
-	bench_result("pingpong", "gmp", A.nprocs, A.iters, "ns_per_op",
+	bench_result(gmpbench_name("pingpong"), "gmp", A.nprocs, A.iters, "ns_per_op",
 		     (double)(t1 - t0) / A.iters, NULL);
 	gmprt_chan_free(ping);
 	gmprt_chan_free(pong);

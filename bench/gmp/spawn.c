@@ -32,9 +32,9 @@ static int bench_main(void *arg)
 			bench_die("gmprt_go failed at %ld", i);
 	gmprt_wg_wait(&wg);
 	t1 = bench_now();
-	bench_result("spawn", "gmp", A.nprocs, A.iters, "ns_per_op",
+	bench_result(gmpbench_name("spawn"), "gmp", A.nprocs, A.iters, "ns_per_op",
 		     (double)(t1 - t0) / A.iters, NULL);
-	gmpbench_calls_report(&c, "syscalls-spawn", A.iters);
+	gmpbench_calls_report(&c, gmpbench_name("syscalls-spawn"), A.iters);
 
 	/*
 	 * spawn-steady: the same Gs in waves of STEADY_WAVE, each waited for,
@@ -54,9 +54,9 @@ static int bench_main(void *arg)
 		gmprt_wg_wait(&wg);
 	}
 	t1 = bench_now();
-	bench_result("spawn-steady", "gmp", A.nprocs, i, "ns_per_op",
+	bench_result(gmpbench_name("spawn-steady"), "gmp", A.nprocs, i, "ns_per_op",
 		     (double)(t1 - t0) / i, NULL);
-	gmpbench_calls_report(&c, "syscalls-spawn-steady", i);
+	gmpbench_calls_report(&c, gmpbench_name("syscalls-spawn-steady"), i);
 	return 0;
 }
 

@@ -31,9 +31,9 @@ static int bench_main(void *arg)
 		bench_die("gmprt_go failed");
 	gmprt_wg_wait(&wg);
 	t1 = bench_now();
-	bench_result("yield", "gmp", A.nprocs, A.iters, "ns_per_op",
+	bench_result(gmpbench_name("yield"), "gmp", A.nprocs, A.iters, "ns_per_op",
 		     (double)(t1 - t0) / (2 * A.iters), NULL);
-	gmpbench_calls_report(&c, "syscalls-yield", 2 * A.iters);
+	gmpbench_calls_report(&c, gmpbench_name("syscalls-yield"), 2 * A.iters);
 	return 0;
 }
 

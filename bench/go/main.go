@@ -293,6 +293,10 @@ func main() {
 		mutex(1)
 	case "mutex-contended":
 		mutex(4)
+	case "handoff-plain", "handoff-syscall":
+		handoff()
+	case "preempt":
+		preempt()
 	default:
 		die("go-bench: no workload %s", workload)
 	}
