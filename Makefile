@@ -326,9 +326,13 @@ dkms-uninstall:
 # The module for the VM kernel is built in a shadow tree of symlinks, so that
 # it never clashes with kmod/gmp.ko built for this machine's kernel.
 VM_BUILD := $(B)/vm-$(VM_KERNEL)
+# The kernel's facts are read when its line runs (deps.sh may have just
+# fetched or built it: on an empty cache, make's parse-time view is empty).
+VM_KFACT = $$(cat $(GMP_CACHE)/kernels/$(VM_KERNEL)/$(1) 2>/dev/null)
 vm-module:
 	@qemu/deps.sh base $(if $(filter arm64,$(ARCH)),arm64) kernel
-	@test "$(VM_ARCH)" = "$(ARCH)" || { echo "VM_KERNEL=$(VM_KERNEL) is an $(VM_ARCH) kernel, not ARCH=$(ARCH)'s"; exit 1; }
+	@a=$(call VM_KFACT,arch); a=$${a:-x86_64}; test "$$a" = "$(ARCH)" || \
+		{ echo "VM_KERNEL=$(VM_KERNEL) is an $$a kernel, not ARCH=$(ARCH)'s"; exit 1; }
 	@mkdir -p $(VM_BUILD)/kmod
 	@ln -sfn $(SRC)/Kbuild $(VM_BUILD)/Kbuild
 	@ln -sfn $(SRC)/uapi $(VM_BUILD)/uapi
@@ -339,7 +343,7 @@ vm-module:
 	@find $(VM_BUILD)/kmod -maxdepth 1 -type l -name '*.mod.c' -delete
 	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
 		ln -sfn $$f $(VM_BUILD)/kmod/; done
-	$(MAKE) -C "$(VM_KDIR)" M=$(SRC)/$(VM_BUILD) $(KBUILD_ARCH) modules
+	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(VM_BUILD) $(KBUILD_ARCH) modules
 
 VM_TESTDIR := $(B)/selftests
 $(VM_TESTDIR)/list: FORCE
