@@ -157,7 +157,8 @@ struct gmp_m {
 	/* lock_protected: */
 	struct gmp_p *p;		/* P held */
 	bool parked;			/* on sched->midle */
-	struct list_head idle;
+	bool lockwait;			/* in GMP_PARK_LOCKED, on sched->mlocked */
+	struct list_head idle;		/* on midle or mlocked */
 	/* The note (Go's m.park): a wake that is pending, with its P. */
 	bool note;
 	struct gmp_p *nextp;
@@ -230,6 +231,7 @@ struct gmp_sched {
 	int npidle;
 	struct list_head midle;
 	int nmidle;
+	struct list_head mlocked;	/* Ms asleep in GMP_PARK_LOCKED */
 
 	/* Global run queue (sched->lock). */
 	struct list_head gq;
@@ -301,6 +303,7 @@ void gmp_wake_all_flush(struct gmp_sched *s);
 bool __gmp_runq_empty(struct gmp_p *p);
 void gmp_wakeq_flush(struct gmp_wakeq *wq);
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a);
+void gmp_inject_wake(struct gmp_sched *s, u32 n);
 int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a);
 int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);
 int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);

@@ -149,6 +149,9 @@ static long gmp_ioc_park(struct gmp_sched *s, void __user *up)
 	if ((a.flags & ~GMP_PARK_FLAGS) || a.resv || a.result || a.oflags ||
 	    a.p || (!(a.flags & GMP_PARK_DEADLINE) && a.deadline))
 		return -EINVAL;
+	if ((a.flags & GMP_PARK_LOCKED) &&
+	    (a.flags & (GMP_PARK_SPINNING | GMP_PARK_DEADLINE)))
+		return -EINVAL;
 	m = gmp_m_self(s, a.m);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
@@ -218,7 +221,7 @@ static long gmp_ioc_runq(struct gmp_sched *s, void __user *up, bool put)
 
 	if (copy_from_user(&a, up, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.resv)
+	if (a.resv || (a.flags & ~(put ? GMP_RUNQ_FLAGS : 0)))
 		return -EINVAL;
 	if (put) {
 		if (!a.n || a.n > GMP_RUNQ_BATCH_MAX)

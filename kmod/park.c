@@ -400,6 +400,10 @@ void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq)
 	lockdep_assert_held(&s->lock);
 	if (m->parked)
 		__gmp_mremove(s, m);
+	if (m->lockwait) {
+		list_del_init(&m->idle);
+		m->lockwait = false;
+	}
 	if (m->p) {
 		struct gmp_p *p = m->p;
 
@@ -435,6 +439,14 @@ void __gmp_wake_all(struct gmp_sched *s, int err)
 	lockdep_assert_held(&s->mlock);
 	list_for_each_entry_safe(m, tmp, &s->midle, idle) {
 		__gmp_mremove(s, m);
+		m->nextp = NULL;
+		m->noteerr = err;
+		WRITE_ONCE(m->note, true);
+		m->wake_task = get_task_struct(m->task);
+	}
+	list_for_each_entry_safe(m, tmp, &s->mlocked, idle) {
+		list_del_init(&m->idle);
+		m->lockwait = false;
 		m->nextp = NULL;
 		m->noteerr = err;
 		WRITE_ONCE(m->note, true);
@@ -556,6 +568,54 @@ static u64 __gmp_timers_min(struct gmp_sched *s)
  * Return: 0 with @a->result telling why; -EINTR on a signal (M is off the
  * idle list, holds no P); -ESHUTDOWN if the instance was closed.
  */
+/*
+ * GMP_PARK_LOCKED: Go's stoplockedm.  M's G is locked to it, so M runs
+ * nothing else: its P goes to whoever should run the other Gs (handoffp,
+ * not the idle list: Gs may be queued on it), and M sleeps off the idle
+ * list, where no ordinary wake finds it, until the M that readies its G
+ * hands it a P with GMP_WAKE_TARGET (Go's startlockedm).  That wake may
+ * come first: then the note is here already and M goes on at once.
+ */
+static int gmp_park_locked(struct gmp_sched *s, struct gmp_m *m,
+			   struct gmp_park *a)
+{
+	struct gmp_wakeq wq = { .n = 0 };
+	int ret;
+
+	spin_lock(&s->lock);
+	if (s->dead) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	if (m->p) {
+		struct gmp_p *p = m->p;
+
+		__gmp_m_setp(m, NULL);
+		p->m = NULL;
+		__gmp_handoffp(s, p, &wq);
+	}
+	if (m->spinning)
+		__gmp_spinning_dec(s);
+	m->spinning = false;
+	if (!m->note) {
+		m->lockwait = true;
+		list_add(&m->idle, &s->mlocked);
+		spin_unlock(&s->lock);
+		gmp_wakeq_flush(&wq);
+		ret = gmp_sleep(m, 0);
+		spin_lock(&s->lock);
+		if (m->lockwait) {		/* a signal, not a wake */
+			list_del_init(&m->idle);
+			m->lockwait = false;
+		}
+	}
+	ret = m->note ? __gmp_take_note(m, a) : -EINTR;
+out:
+	spin_unlock(&s->lock);
+	gmp_wakeq_flush(&wq);
+	return ret;
+}
+
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 {
 	bool spinning = a->flags & GMP_PARK_SPINNING;
@@ -571,6 +631,8 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 	/* Threads that died: their Ps may be what this M should run. */
 	if (unlikely(atomic_read(&s->ndead)))
 		gmp_reap_dead(s);
+	if (a->flags & GMP_PARK_LOCKED)
+		return gmp_park_locked(s, m, a);
 
 	spin_lock(&s->lock);
 	if (s->dead) {
@@ -696,7 +758,7 @@ out_unlock:
  * idle P gives back the caller's nmspinning increment.
  *
  * Return: 0 with @a->result; -EINVAL for a handoff without a P or an unknown
- * target; -EBUSY if the target holds a P, has a wake pending, or is the caller.
+ * target; -EBUSY if the target has a wake pending or is the caller.
  */
 int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 {
@@ -719,7 +781,12 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 			ret = -EINVAL;
 			goto out;
 		}
-		if (t == m || t->p || t->note) {
+		/*
+		 * A target that still holds a P is a locked M on its way to
+		 * GMP_PARK_LOCKED (its G was readied before it parked): the
+		 * note waits for it, and its park hands its own P off.
+		 */
+		if (t == m || t->note) {
 			ret = -EBUSY;
 			goto out;
 		}
@@ -750,9 +817,13 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 	}
 	a->p = p->id;
 	if (t) {
-		parked = t->parked;
-		if (parked)
+		parked = t->parked || t->lockwait;
+		if (t->parked)
 			__gmp_mremove(s, t);
+		if (t->lockwait) {
+			list_del_init(&t->idle);
+			t->lockwait = false;
+		}
 	} else {
 		t = __gmp_mget(s);
 		parked = true;
@@ -770,6 +841,24 @@ out:
 	spin_unlock(&s->lock);
 	gmp_wakeq_flush(&wq);
 	return ret;
+}
+
+/**
+ * gmp_inject_wake() - start an M for each idle P, up to @n (Go's
+ * injectglist from a thread without a P: GMP_RUNQ_WAKE).
+ * @s: the instance
+ * @n: Gs just put on the global queue
+ */
+void gmp_inject_wake(struct gmp_sched *s, u32 n)
+{
+	struct gmp_wakeq wq = { .n = 0 };
+	struct gmp_p *p;
+
+	spin_lock(&s->lock);
+	while (n-- && !s->dead && (p = __gmp_pidleget(s)))
+		__gmp_startm(s, p, false, &wq);
+	spin_unlock(&s->lock);
+	gmp_wakeq_flush(&wq);
 }
 
 /**

@@ -75,6 +75,8 @@ static void __gmp_gq_append(struct gmp_sched *s, const u64 *gs, u32 n)
  * @s: the instance
  * @a: the request (validated: 1 <= n <= GMP_RUNQ_BATCH_MAX)
  *
+ * With GMP_RUNQ_WAKE, Ms are started for idle Ps (gmp_inject_wake()).
+ *
  * Return: 0; -EINVAL for a zero handle; -ENOSPC if the queue would exceed
  * GMP_GQ_MAX; -EFAULT; -ENOMEM.  Nothing is queued on error.
  */
@@ -146,6 +148,8 @@ int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a)
 	spin_unlock(&s->lock);
 	list_for_each_entry_safe(c, tmp, &extra, link)
 		kfree(c);
+	if (!ret && (a->flags & GMP_RUNQ_WAKE))
+		gmp_inject_wake(s, a->n);
 out:
 	kfree(gs);
 	return ret;

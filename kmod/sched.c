@@ -69,6 +69,7 @@ struct gmp_sched *gmp_sched_alloc(void)
 	mutex_init(&s->gq_get);
 	INIT_LIST_HEAD(&s->pidle);
 	INIT_LIST_HEAD(&s->midle);
+	INIT_LIST_HEAD(&s->mlocked);
 	INIT_LIST_HEAD(&s->gq);
 	INIT_LIST_HEAD(&s->gq_spare);
 	INIT_LIST_HEAD(&s->newmq);
@@ -95,7 +96,8 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	prm->nprocs = s->nprocs;
 	prm->features = GMP_FEAT_PARK_DEADLINE | GMP_FEAT_SYSMON |
 			GMP_FEAT_NEWM | GMP_FEAT_TRACE | GMP_FEAT_TIMERS |
-			GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | GMP_FEAT_CPUS;
+			GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | GMP_FEAT_CPUS |
+			GMP_FEAT_LOCKED;
 	prm->instance = s->id;
 	prm->runq_size = GMP_RUNQ_SIZE;
 	prm->max_m = GMP_MAX_M;

@@ -95,7 +95,7 @@ struct gmp_msnap {
 	u32 id;
 	pid_t tid;
 	int p, nextp, mstate;
-	bool parked, spinning, note;
+	bool parked, lockwait, spinning, note;
 };
 
 struct gmp_snap {
@@ -149,6 +149,7 @@ static void __gmp_snap_ms(struct gmp_sched *s, struct gmp_snap *sn)
 		ms->nextp = m->nextp ? m->nextp->id : -1;
 		ms->mstate = atomic_read(&m->mstate);
 		ms->parked = m->parked;
+		ms->lockwait = m->lockwait;
 		ms->spinning = m->spinning;
 		ms->note = m->note;
 		n++;
@@ -236,9 +237,10 @@ static int gmp_trace(struct gmp_sched *s, struct gmp_out *o, bool detail)
 	for (i = 0; i < sn.nm; i++) {
 		struct gmp_msnap *ms = &sn.mss[i];
 
-		gmp_pr(o, "  M%u: p=%d nextp=%d tid=%d parked=%d spinning=%d note=%d state=%s\n",
+		gmp_pr(o, "  M%u: p=%d nextp=%d tid=%d parked=%d locked=%d spinning=%d note=%d state=%s\n",
 		       ms->id, ms->p, ms->nextp, ms->tid, ms->parked,
-		       ms->spinning, ms->note, gmp_mstate_names[ms->mstate]);
+		       ms->lockwait, ms->spinning, ms->note,
+		       gmp_mstate_names[ms->mstate]);
 	}
 	gmp_pr(o, "  stats:");
 	for (i = 0; i < GMP_NR_STATS; i++)

@@ -741,6 +741,9 @@ static void fz_op_park(struct fz_worker *wk, int k)
 			a.deadline = now_ns() + below(r, 2000000);
 		}
 	}
+	/* Locked: off the idle list until a targeted wake, signal or close. */
+	if (chance(r, 5))
+		a = (struct gmp_park){ .m = a.m, .flags = GMP_PARK_LOCKED };
 	fz_maybe_garble(r, &a, sizeof(a));
 	e = fz_do(wk, k, C_PARK, &a, sizeof(a));
 	if (e)
@@ -826,9 +829,12 @@ static void fz_op_runq(struct fz_worker *wk, int k, bool put)
 	a.n = ns[below(r, sizeof(ns) / sizeof(ns[0]))];
 	if (chance(r, 5))
 		a.n = edge32(r);
-	if (put)
+	if (put) {
 		for (i = 0; i < GMP_RUNQ_BATCH_MAX && i < a.n; i++)
 			wk->gs[i] = chance(r, 1) ? 0 : rnd(r) | 1;
+		if (chance(r, 30))
+			a.flags = GMP_RUNQ_WAKE;	/* starts Ms for idle Ps */
+	}
 	if (chance(r, 5))
 		a.gs = edge64(r);
 	else if (chance(r, 3))	/* the handles run into the page nobody may touch */

@@ -561,4 +561,173 @@ TEST_F(park, sigkill_while_parked)
 	ASSERT_TRUE(GMP_WAIT_UNTIL(debugfs_val(inst, "gomaxprocs") == -1));
 }
 
+/* ---- GMP_PARK_LOCKED: Go's stoplockedm / startlockedm ------------------- */
+
+/* The M line of @m in a detailed schedtrace has "locked=1". */
+static int m_locked(struct gmp_inst *g, uint32_t m)
+{
+	static char buf[1 << 16];
+	char pat[32];
+	const char *at;
+
+	if (gmp_schedtrace(g, buf, sizeof(buf), GMP_TRACE_DETAIL) < 0)
+		return -1;
+	snprintf(pat, sizeof(pat), "\n  M%u: ", m);
+	at = strstr(buf, pat);
+	if (!at)
+		return -1;
+	at = strstr(at, " locked=");
+	return at ? atoi(at + 8) : -1;
+}
+
+/*
+ * A locked park hands the M's P off and sleeps off the idle list: an
+ * ordinary wake does not find it (it asks for a new M instead); only a
+ * targeted one does, and hands it a P.
+ */
+TEST_F(park, locked_park_waits_for_its_target)
+{
+	struct gmp_parker pk = { .flags = GMP_PARK_LOCKED, .acquire = 1 };
+	int n = self->g.prm.nprocs, p;
+	struct gmp_wake w;
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.registered && m_locked(&self->g, pk.m) == 1));
+	ASSERT_EQ(0, pk.acq_ret);
+	ASSERT_EQ(n, NPIDLE(&self->g));		/* its P was handed off: idle */
+	ASSERT_EQ(0, NMIDLE(&self->g));		/* and it is not an idle M */
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, 0, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_NEWM, w.result);
+	ASSERT_EQ(0, gmp_release(&self->g, self->m, w.p));
+	ASSERT_EQ(0, __atomic_load_n(&pk.done, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(1, m_locked(&self->g, pk.m));
+
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m,
+			      GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0, pk.m, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(p, pk.out.p);
+	ASSERT_EQ(n - 1, NPIDLE(&self->g));
+}
+
+/* Closing the instance wakes a locked M too. */
+TEST_F(park, locked_park_shutdown)
+{
+	struct gmp_parker pk = { .flags = GMP_PARK_LOCKED };
+
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.registered && m_locked(&self->g, pk.m) == 1));
+	gmp_inst_close(&self->g);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(-ESHUTDOWN, pk.ret);
+}
+
+/* A signal ends it with EINTR, off every list. */
+TEST_F(park, locked_park_signal)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	struct gmp_parker pk = { .flags = GMP_PARK_LOCKED };
+	struct gmp_wake w;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.registered && m_locked(&self->g, pk.m) == 1));
+	ASSERT_EQ(0, pthread_kill(pk.t, SIGUSR1));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(__atomic_load_n(&pk.done, __ATOMIC_ACQUIRE)));
+	ASSERT_EQ(-EINTR, pk.ret);
+	ASSERT_EQ(0, m_locked(&self->g, pk.m));
+	/* A wake aimed at it now leaves a note, and finds nobody asleep. */
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_TARGET, 0, pk.m, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+}
+
+/* LOCKED is neither spinning nor timed. */
+TEST_F(park, locked_park_flags)
+{
+	struct gmp_park a = { .m = self->m, .flags = GMP_PARK_LOCKED | GMP_PARK_SPINNING };
+
+	ASSERT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_PARK, &a));
+	a = (struct gmp_park){ .m = self->m, .deadline = 1,
+			       .flags = GMP_PARK_LOCKED | GMP_PARK_DEADLINE };
+	ASSERT_EQ(-EINVAL, gmp_ioctl(self->g.fd, GMP_IOC_PARK, &a));
+	ASSERT_TRUE(self->g.prm.features & GMP_FEAT_LOCKED);
+}
+
+/*
+ * The wake may come while the locked M still holds its P (its G was
+ * readied on another P before it parked): the new P waits in its note, and
+ * its park hands its own P off and returns at once with the new one.
+ */
+TEST(locked_target_still_holding_a_p)
+{
+	struct gmp_parker pk = { .flags = GMP_PARK_LOCKED, .acquire = 1, .gated = 1 };
+	struct gmp_inst g;
+	struct gmp_wake w;
+	uint32_t m;
+	int p, mine;
+
+	ASSERT_EQ(0, gmp_inst_open(&g, 2, 0));
+	ASSERT_EQ(0, gmp_register(&g, &m));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(pk.registered && NPIDLE(&g) == 1));
+	ASSERT_EQ(0, pk.acq_ret);
+	mine = gmp_m_slot_p(&g, pk.m);
+	ASSERT_LE(0, mine);
+	ASSERT_EQ(0, gmp_acquire(&g, m, GMP_NONE, &p));
+	ASSERT_NE(mine, p);
+	ASSERT_EQ(0, gmp_wake(&g, m, GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0, pk.m, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(p, w.p);
+	ASSERT_EQ(0, NPIDLE(&g));
+	__atomic_store_n(&pk.gate, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_EQ(p, pk.out.p);
+	ASSERT_EQ(1, NPIDLE(&g));		/* its old P, handed off: idle */
+	ASSERT_EQ(GMP_P_IDLE, *gmp_p_status(&g, mine));
+	gmp_inst_close(&g);
+}
+
+/* ---- GMP_RUNQ_WAKE: a G readied by a thread with no P ------------------ */
+
+static int runq_put_flags(struct gmp_inst *g, uint64_t gh, uint32_t flags)
+{
+	struct gmp_runq a = { .gs = (uintptr_t)&gh, .n = 1, .flags = flags };
+
+	return gmp_ioctl(g->fd, GMP_IOC_RUNQ_PUT, &a);
+}
+
+TEST_F(park, runq_put_wake_starts_an_m)
+{
+	struct gmp_parker pk = { 0 };
+	uint64_t got[4];
+	uint32_t n, total;
+
+	ASSERT_EQ(-EINVAL, runq_put_flags(&self->g, 0x1000, 1U << 1));
+	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(NMIDLE(&self->g) == 1));
+	/* Without the flag nobody is woken (a P-holding M would find it). */
+	ASSERT_EQ(0, runq_put_flags(&self->g, 0x1000, 0));
+	usleep(20000);
+	ASSERT_EQ(0, __atomic_load_n(&pk.done, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(0, runq_put_flags(&self->g, 0x2000, GMP_RUNQ_WAKE));
+	ASSERT_EQ(0, gmp_parker_join(&pk));
+	ASSERT_EQ(0, pk.ret);
+	ASSERT_EQ(GMP_PARKED_WOKEN, pk.out.result);
+	ASSERT_NE(GMP_NONE, pk.out.p);
+	/* Both are still queued (a get takes its share: Go's globrunqget). */
+	ASSERT_EQ(0, gmp_runq_get(&self->g, got, 4, &n));
+	total = n;
+	while (n && total < 3) {
+		ASSERT_EQ(0, gmp_runq_get(&self->g, got, 4, &n));
+		total += n;
+	}
+	ASSERT_EQ(2, total);
+}
+
 TEST_HARNESS_MAIN

@@ -129,7 +129,7 @@ static void check_detail(struct __test_metadata *_metadata, const char *text,
 	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("want %s\n%s", want, text);
 	for (i = 0; i < 2; i++) {
 		snprintf(want, sizeof(want),
-			 "  M%u: p=-1 nextp=-1 tid=%d parked=1 spinning=0 note=0 state=sleep\n",
+			 "  M%u: p=-1 nextp=-1 tid=%d parked=1 locked=0 spinning=0 note=0 state=sleep\n",
 			 pk[i].m, pk[i].tid);
 		EXPECT_NE(NULL, strstr(text, want)) TH_LOG("want %s\n%s", want, text);
 	}

@@ -109,6 +109,7 @@
 #define GMP_FEAT_TEMPLATE	(1U << 5)	/* GMP_SETUP_TEMPLATE works */
 #define GMP_FEAT_HANDOFF	(1U << 6)	/* GMP_SETUP_HANDOFF works */
 #define GMP_FEAT_CPUS		(1U << 7)	/* each P names a CPU to pin to */
+#define GMP_FEAT_LOCKED		(1U << 8)	/* GMP_PARK_LOCKED, GMP_RUNQ_WAKE */
 
 /* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
 struct gmp_sched_offsets {
@@ -196,7 +197,13 @@ struct gmp_unregister {
 
 #define GMP_PARK_SPINNING	(1U << 0)	/* caller was spinning: nmspinning-- and recheck */
 #define GMP_PARK_DEADLINE	(1U << 1)	/* wake at @deadline at the latest */
-#define GMP_PARK_FLAGS		(GMP_PARK_SPINNING | GMP_PARK_DEADLINE)
+/*
+ * The caller's G is locked to it (Go's stoplockedm): its P is handed off
+ * (handoffp), and it sleeps off the idle list until a GMP_WAKE_TARGET
+ * hands it a P.  Not with SPINNING or DEADLINE.
+ */
+#define GMP_PARK_LOCKED		(1U << 2)
+#define GMP_PARK_FLAGS		(GMP_PARK_SPINNING | GMP_PARK_DEADLINE | GMP_PARK_LOCKED)
 
 /* Why park returned (@result). */
 #define GMP_PARKED_WOKEN	1	/* woken by a wake: @p handed over */
@@ -221,7 +228,12 @@ struct gmp_park {
 #define GMP_WAKE_SPINNING	(1U << 0)	/* start the M spinning (caller won nmspinning 0->1) */
 #define GMP_WAKE_HANDOFF	(1U << 1)	/* hand over the caller's own P */
 #define GMP_WAKE_PROC		(1U << 2)	/* take idle P @p, not any idle P */
-#define GMP_WAKE_TARGET		(1U << 3)	/* wake M @target (Go's startlockedm) */
+/*
+ * Wake M @target (Go's startlockedm).  The target may still hold a P (a
+ * locked M on its way to GMP_PARK_LOCKED): the P handed over waits in its
+ * note, and its park hands its own P off.
+ */
+#define GMP_WAKE_TARGET		(1U << 3)
 #define GMP_WAKE_FLAGS		(GMP_WAKE_SPINNING | GMP_WAKE_HANDOFF | \
 				 GMP_WAKE_PROC | GMP_WAKE_TARGET)
 
@@ -258,6 +270,13 @@ struct gmp_procarg {
 
 /* ---- GMP_IOC_RUNQ_PUT, GMP_IOC_RUNQ_GET: the global run queue --------- */
 
+/*
+ * put from a thread that holds no P (Go's injectglist without a P): start
+ * an M for each idle P, up to the number of Gs put.  Needs no M id.
+ */
+#define GMP_RUNQ_WAKE		(1U << 0)
+#define GMP_RUNQ_FLAGS		(GMP_RUNQ_WAKE)
+
 struct gmp_runq {
 	__u64 gs;		/* in: user pointer to an array of __u64 G handles */
 	/*
@@ -265,7 +284,7 @@ struct gmp_runq {
 	 * get: in: room in @gs; out: handles taken.
 	 */
 	__u32 n;
-	__u32 flags;		/* must be zero */
+	__u32 flags;		/* put: GMP_RUNQ_*; get: must be zero */
 	__u64 resv;		/* must be zero */
 };
 
