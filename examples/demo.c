@@ -92,5 +92,8 @@ static int demo(void *arg)
 
 int main(void)
 {
-	return gmprt_main(demo, NULL, NULL);
+	int r = gmprt_main(demo, NULL, NULL);
+
+	/* Below zero, the runtime did not start (it said why on stderr). */
+	return r < 0 ? 1 : r;
 }

@@ -153,5 +153,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gmp-pipeline [N >= 0]\n");
 		return 2;
 	}
-	return gmprt_main(pipeline_main, &n, NULL);
+	int r = gmprt_main(pipeline_main, &n, NULL);
+
+	/* Below zero, the runtime did not start (it said why on stderr). */
+	return r < 0 ? 1 : r;
 }

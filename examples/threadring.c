@@ -110,6 +110,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gmp-threadring [N >= 0]\n");
 		return 2;
 	}
-	return gmprt_main(ring_main, &n, NULL);
+	int r = gmprt_main(ring_main, &n, NULL);
+
+	/* Below zero, the runtime did not start (it said why on stderr). */
+	return r < 0 ? 1 : r;
 }
 #endif

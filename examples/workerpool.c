@@ -123,5 +123,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gmp-workerpool [JOBS >= 1 [WORKERS >= 1]]\n");
 		return 2;
 	}
-	return gmprt_main(pool_main, a, NULL);
+	int r = gmprt_main(pool_main, a, NULL);
+
+	/* Below zero, the runtime did not start (it said why on stderr). */
+	return r < 0 ? 1 : r;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The runtime's API and its error paths: start-up options, goids,
- * gmprt_exit, park/ready, and the fatal errors (no /dev/gmp, a G-only call
- * outside a G) with their messages and exit status.
+ * gmprt_exit, park/ready, the errors gmprt_main() returns (no /dev/gmp, no
+ * permission, bad settings) with their messages, and the fatal ones (a
+ * G-only call from a thread that runs no G) with their exit status.
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -30,32 +31,53 @@ static void without_device(void)
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("tmpfs", "/dev", "tmpfs", 0, NULL))
 		_exit(99);
-	gmprt_main(nothing, NULL, NULL);
+	/* It returns, and the program goes on: here, to exit with the errno. */
+	_exit(-gmprt_main(nothing, NULL, NULL));
 }
 
-TEST(no_device_is_fatal_with_advice)
+TEST(no_device_returns_enoent_with_advice)
 {
 	char err[1024];
 
-	ASSERT_EQ(2, run_child(without_device, err, sizeof(err)));
+	ASSERT_EQ(ENOENT, run_child(without_device, err, sizeof(err)));
 	TH_LOG("%s", err);
 	ASSERT_NE(NULL, strstr(err, "/dev/gmp"));
-	ASSERT_NE(NULL, strstr(err, "insmod kmod/gmp.ko"));
+	ASSERT_NE(NULL, strstr(err, "modprobe gmp"));
+	/* One line. */
+	ASSERT_EQ(strlen(err) - 1, (size_t)(strchr(err, '\n') - err));
+}
+
+/* Having failed, gmprt_main() may be called again. */
+static void without_device_twice(void)
+{
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", "/dev", "tmpfs", 0, NULL))
+		_exit(99);
+	if (gmprt_main(nothing, NULL, NULL) != -ENOENT)
+		_exit(98);
+	_exit(-gmprt_main(nothing, NULL, NULL));
+}
+
+TEST(no_device_twice)
+{
+	char err[1024];
+
+	ASSERT_EQ(ENOENT, run_child(without_device_twice, err, sizeof(err)));
 }
 
 static void as_nobody(void)
 {
 	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
 		_exit(99);
-	gmprt_main(nothing, NULL, NULL);
+	_exit(-gmprt_main(nothing, NULL, NULL));
 }
 
 /* gmp.ko's default mode (0600, root:root) as the runner loads it. */
-TEST(no_permission_is_fatal_with_advice)
+TEST(no_permission_returns_eacces_with_advice)
 {
 	char err[1024];
 
-	ASSERT_EQ(2, run_child(as_nobody, err, sizeof(err)));
+	ASSERT_EQ(EACCES, run_child(as_nobody, err, sizeof(err)));
 	TH_LOG("%s", err);
 	ASSERT_NE(NULL, strstr(err, "Permission denied"));
 	ASSERT_NE(NULL, strstr(err, "group gmp"));
@@ -122,7 +144,7 @@ static void config_newer_set(void)
 	struct gmprt_config *c = config_at_page_end(sizeof(struct gmprt_config) + 24);
 
 	((char *)c)[sizeof(*c) + 20] = 1;
-	_exit(gmprt_main(report_nprocs, NULL, c));
+	_exit(-gmprt_main(report_nprocs, NULL, c));
 }
 
 /* A config someone forgot to size ({ .nprocs = 3 }, not GMPRT_CONFIG_INIT). */
@@ -130,7 +152,7 @@ static void config_unsized(void)
 {
 	struct gmprt_config c = { .nprocs = 3 };
 
-	_exit(gmprt_main(report_nprocs, NULL, &c));
+	_exit(-gmprt_main(report_nprocs, NULL, &c));
 }
 
 TEST(config_sizes)
@@ -139,9 +161,9 @@ TEST(config_sizes)
 
 	EXPECT_EQ(3, run_child(config_ver0, err, sizeof(err))) TH_LOG("%s", err);
 	EXPECT_EQ(3, run_child(config_newer_zero, err, sizeof(err))) TH_LOG("%s", err);
-	EXPECT_EQ(2, run_child(config_newer_set, err, sizeof(err)));
+	EXPECT_EQ(EINVAL, run_child(config_newer_set, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "sets fields libgmprt")) TH_LOG("%s", err);
-	EXPECT_EQ(2, run_child(config_unsized, err, sizeof(err)));
+	EXPECT_EQ(EINVAL, run_child(config_unsized, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "GMPRT_CONFIG_INIT")) TH_LOG("%s", err);
 }
 
@@ -152,7 +174,7 @@ static void big_nprocs(void)
 	struct gmprt_config c = GMPRT_CONFIG_INIT;
 
 	c.nprocs = 1025;
-	_exit(gmprt_main(nothing, NULL, &c));
+	_exit(-gmprt_main(nothing, NULL, &c));
 }
 
 static void small_stack(void)
@@ -160,19 +182,19 @@ static void small_stack(void)
 	struct gmprt_config c = GMPRT_CONFIG_INIT;
 
 	c.stack_size = 8 * 1024;
-	_exit(gmprt_main(nothing, NULL, &c));
+	_exit(-gmprt_main(nothing, NULL, &c));
 }
 
 static void small_stack_env(void)
 {
 	setenv("GMPRT_STACK", "8k", 1);
-	_exit(gmprt_main(nothing, NULL, NULL));
+	_exit(-gmprt_main(nothing, NULL, NULL));
 }
 
 static void bad_nprocs_env(void)
 {
 	setenv("GMPRT_NPROCS", "two", 1);
-	_exit(gmprt_main(nothing, NULL, NULL));
+	_exit(-gmprt_main(nothing, NULL, NULL));
 }
 
 static int stack_of_a_g(void *arg)
@@ -189,18 +211,28 @@ static void stack_env_suffix(void)
 	_exit(gmprt_main(stack_of_a_g, NULL, NULL));
 }
 
-TEST(settings_out_of_range_are_fatal)
+static void bad_flags(void)
+{
+	struct gmprt_config c = GMPRT_CONFIG_INIT;
+
+	c.flags = 1U << 7;
+	_exit(-gmprt_main(nothing, NULL, &c));
+}
+
+TEST(settings_out_of_range_return_einval)
 {
 	char err[1024];
 
-	EXPECT_EQ(2, run_child(big_nprocs, err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "nprocs 1025 out of range (1..1024)")) TH_LOG("%s", err);
-	EXPECT_EQ(2, run_child(small_stack, err, sizeof(err)));
+	EXPECT_EQ(EINVAL, run_child(big_nprocs, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "nprocs 1025 out of range (1..1024")) TH_LOG("%s", err);
+	EXPECT_EQ(EINVAL, run_child(small_stack, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "16 KiB at least")) TH_LOG("%s", err);
-	EXPECT_EQ(2, run_child(small_stack_env, err, sizeof(err)));
+	EXPECT_EQ(EINVAL, run_child(small_stack_env, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "16 KiB at least")) TH_LOG("%s", err);
-	EXPECT_EQ(2, run_child(bad_nprocs_env, err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "bad $GMPRT_NPROCS: two")) TH_LOG("%s", err);
+	EXPECT_EQ(EINVAL, run_child(bad_nprocs_env, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "bad $GMPRT_NPROCS: 'two'")) TH_LOG("%s", err);
+	EXPECT_EQ(EINVAL, run_child(bad_flags, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "unknown gmprt_config flags 0x80")) TH_LOG("%s", err);
 	/* "k" is KiB: a G gets the 96 KiB array it could not have by default. */
 	EXPECT_EQ(41, run_child(stack_env_suffix, err, sizeof(err))) TH_LOG("%s", err);
 }
@@ -255,9 +287,9 @@ TEST(g_only_calls_outside_a_g_are_fatal)
 	char err[1024];
 
 	ASSERT_EQ(2, run_child(yield_outside, err, sizeof(err)));
-	ASSERT_NE(NULL, strstr(err, "gmprt_yield called outside a G"));
+	ASSERT_NE(NULL, strstr(err, "gmprt_yield called from a thread that runs no G: only a G may call it"));
 	ASSERT_EQ(2, run_child(go_outside, err, sizeof(err)));
-	ASSERT_NE(NULL, strstr(err, "gmprt_go called outside a G"));
+	ASSERT_NE(NULL, strstr(err, "gmprt_go called from a thread that runs no G before gmprt_main() started the runtime"));
 	ASSERT_FALSE(gmprt_in_g());
 	ASSERT_EQ(0, gmprt_nprocs());
 }

@@ -106,9 +106,32 @@ gmprt_chan *gmprt_chan_make(size_t elemsize, size_t cap)
 	return c;
 }
 
-void gmprt_chan_free(gmprt_chan *c)
+static int chansend(g_t *gp, struct gmprt_chan *c, const void *ep, bool block);
+static int chanrecv(g_t *gp, struct gmprt_chan *c, void *ep, bool block);
+
+void gmprt_chan_free0(struct gmprt_chan *c)
 {
 	free(c);
+}
+
+/* A timer's channel goes with its timer: the timer is stopped first. */
+void gmprt_chan_free(gmprt_chan *c)
+{
+	if (c && c->timer) {
+		gmprt_timer_free(c->timer);
+		return;
+	}
+	free(c);
+}
+
+int gmprt_chansend_nb(struct gmprt_chan *c, const void *ep)
+{
+	return chansend(NULL, c, ep, false);
+}
+
+int gmprt_chanrecv_nb(struct gmprt_chan *c, void *ep)
+{
+	return chanrecv(NULL, c, ep, false);
 }
 
 size_t gmprt_chan_len(gmprt_chan *c)
@@ -263,34 +286,38 @@ static int chanrecv(g_t *gp, struct gmprt_chan *c, void *ep, bool block)
 
 int gmprt_chan_send(gmprt_chan *c, const void *elem)
 {
-	RT_ENTER(gp, "gmprt_chan_send");
+	RT_ENTER_ANY(gp);
 
-	chan_safepoint(gp->m);
+	if (likely(!gp->foreign))
+		chan_safepoint(gp->m);
 	return chansend(gp, c, elem, true);
 }
 
 int gmprt_chan_recv(gmprt_chan *c, void *elem)
 {
-	RT_ENTER(gp, "gmprt_chan_recv");
+	RT_ENTER_ANY(gp);
 
-	chan_safepoint(gp->m);
+	if (likely(!gp->foreign))
+		chan_safepoint(gp->m);
 	return chanrecv(gp, c, elem, true);
 }
 
 /* The try forms are safe points too: a G polling in a loop must yield. */
 int gmprt_chan_trysend(gmprt_chan *c, const void *elem)
 {
-	RT_ENTER(gp, "gmprt_chan_trysend");
+	RT_ENTER_ANY(gp);
 
-	chan_safepoint(gp->m);
+	if (likely(!gp->foreign))
+		chan_safepoint(gp->m);
 	return chansend(gp, c, elem, false);
 }
 
 int gmprt_chan_tryrecv(gmprt_chan *c, void *elem)
 {
-	RT_ENTER(gp, "gmprt_chan_tryrecv");
+	RT_ENTER_ANY(gp);
 
-	chan_safepoint(gp->m);
+	if (likely(!gp->foreign))
+		chan_safepoint(gp->m);
 	return chanrecv(gp, c, elem, false);
 }
 
@@ -314,7 +341,7 @@ int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns)
 
 int gmprt_chan_close(gmprt_chan *c)
 {
-	RT_ENTER(self, "gmprt_chan_close");
+	RT_ENTER_ANY(self);
 	g_t *glist = NULL, *gp;
 	struct sudog *sg;
 

@@ -44,7 +44,15 @@ struct gmprt_chan {
 	struct waitq recvq;	/* Gs blocked receiving */
 	struct waitq sendq;	/* Gs blocked sending */
 	char *buf;		/* dataqsiz values, right after the header */
+	struct gmprt_timer *timer; /* the timer that owns this channel (timerchan.c) */
 } __attribute__((aligned(64)));
+
+/* timerchan.c: free a timer and its channel; chan.c: a send that never
+ * blocks and needs no G (a timer's function, on g0). */
+void gmprt_timer_free(struct gmprt_timer *t);
+int gmprt_chansend_nb(struct gmprt_chan *c, const void *ep);
+int gmprt_chanrecv_nb(struct gmprt_chan *c, void *ep);
+void gmprt_chan_free0(struct gmprt_chan *c);
 
 /*
  * The channel lock: held for a few dozen instructions, and across a

@@ -22,9 +22,15 @@
  *		return gmprt_main(real_main, NULL, NULL);
  *	}
  *
- * Calls marked "Only from a G" are fatal elsewhere: the runtime prints
- * "gmprt: fatal error: ..." and exits with status 2, as Go's throw does.
- * Other errors are returned as negative errno values.
+ * Calls marked "Only from a G" are fatal elsewhere, every time: the
+ * runtime prints "gmprt: fatal error: ..." and exits with status 2, as
+ * Go's throw does.  Calls marked "From any thread" may also be made by a
+ * thread the runtime did not start (a foreign thread: a plain pthread, a
+ * library's callback thread, the thread gmprt_main() returned on): a G
+ * they ready goes to the global run queue and an M is woken for it if a P
+ * is idle; where they block, they block that thread, not an M (see
+ * docs/runtime.md, "Foreign threads").  Other errors are returned as
+ * negative errno values.
  *
  * What a G may rely on (see docs/runtime.md): a G may resume on another
  * thread after any call that can block or yield, so it must not keep the
@@ -74,11 +80,14 @@ struct gmprt_config {
  * @cfg may be NULL for the defaults.  Environment: GMPRT_NPROCS (like
  * GOMAXPROCS) and GMPRT_STACK override zero fields of @cfg.
  *
- * Return: @fn's return value, once it returns.  Fatal (exit status 2, with a
- * message saying how to load gmp.ko) if /dev/gmp cannot be opened, and
- * fatal if @cfg->size is below GMPRT_CONFIG_SIZE_VER0 or @cfg has non-zero
- * bytes beyond the struct this library knows; -EBUSY if the runtime already
- * runs.  Only from a thread that is not an M.
+ * Return: @fn's return value, once it returns.  Without starting anything
+ * (one line on stderr says why; the program may go on without gmp): the
+ * errno of opening /dev/gmp, negated (-ENOENT: the module is not loaded;
+ * -EACCES; -EMFILE: the user's instances are used up); -EINVAL for a bad
+ * @cfg (@cfg->size below GMPRT_CONFIG_SIZE_VER0, non-zero bytes beyond the
+ * struct this library knows, nprocs, stack size or flags out of range) or
+ * a malformed GMPRT_NPROCS or GMPRT_STACK; -EBUSY if the runtime already
+ * ran.  Only from a thread that is not an M.
  */
 GMPRT_API int gmprt_main(int (*fn)(void *), void *arg,
 			 const struct gmprt_config *cfg);
@@ -106,7 +115,8 @@ GMPRT_API int gmprt_nprocs(void);
 
 /*
  * gmprt_go() - start a new G running @fn(@arg) (Go's "go fn(arg)").
- * Return: 0, or -ENOMEM.  Only from a G.
+ * Return: 0, or -ENOMEM.  From any thread (from a foreign thread, once
+ * gmprt_main() has started the runtime; before, fatal).
  */
 GMPRT_API int gmprt_go(void (*fn)(void *), void *arg);
 
@@ -119,8 +129,22 @@ GMPRT_API __attribute__((noreturn)) void gmprt_exit(void);
 /* gmprt_goid() - the calling G's id (main is 1).  Only from a G. */
 GMPRT_API uint64_t gmprt_goid(void);
 
-/* gmprt_in_g() - true when called from a G. */
+/* gmprt_in_g() - true when called from a G.  From any thread. */
 GMPRT_API bool gmprt_in_g(void);
+
+/*
+ * gmprt_lock_thread() - wire the calling G to its thread (Go's
+ * runtime.LockOSThread): until as many gmprt_unlock_thread() calls, the G
+ * runs only on this thread and the thread runs only it.  When it blocks,
+ * the thread sleeps and its P goes on with other Gs; when it is readied,
+ * the P of the M that found it is handed straight to its thread.  Calls
+ * nest.  A G that exits locked takes its thread with it (as Go's does:
+ * the thread may hold state no other G should inherit).  Only from a G.
+ */
+GMPRT_API void gmprt_lock_thread(void);
+/* One level less; at zero the G is free again; a no-op if not locked.
+ * Only from a G. */
+GMPRT_API void gmprt_unlock_thread(void);
 
 /* ---- park / ready: the one mechanism blocking primitives are built on --- */
 
@@ -141,7 +165,8 @@ GMPRT_API void gmprt_park(bool (*unlockf)(gmprt_g *g, void *arg), void *arg);
 
 /*
  * gmprt_ready() - make a parked G runnable (Go's goready): it runs next on
- * the caller's P.  Only from a G.
+ * the caller's P.  From any thread (from a foreign thread it goes to the
+ * global run queue).
  */
 GMPRT_API void gmprt_ready(gmprt_g *g);
 
@@ -153,10 +178,13 @@ typedef struct gmprt_waitgroup {
 #define GMPRT_WAITGROUP_INIT { { 0 } }
 
 GMPRT_API void gmprt_wg_init(gmprt_waitgroup *wg);
-/* Add @delta (may be negative) to the counter; below zero is fatal. */
+/* Add @delta (may be negative) to the counter; below zero is fatal.
+ * From any thread. */
 GMPRT_API void gmprt_wg_add(gmprt_waitgroup *wg, int64_t delta);
+/* gmprt_wg_add(wg, -1).  From any thread. */
 GMPRT_API void gmprt_wg_done(gmprt_waitgroup *wg);
-/* Block until the counter is zero.  Only from a G. */
+/* Block until the counter is zero.  From any thread (a foreign thread
+ * blocks itself). */
 GMPRT_API void gmprt_wg_wait(gmprt_waitgroup *wg);
 
 /* ---- mutex ------------------------------------------------------------- */
@@ -172,12 +200,14 @@ typedef struct gmprt_mutex {
 GMPRT_API void gmprt_mutex_init(gmprt_mutex *mu);
 /* Return: true if it took @mu.  Never blocks. */
 GMPRT_API bool gmprt_mutex_trylock(gmprt_mutex *mu);
-/* The slow paths of gmprt_mutex_lock and gmprt_mutex_unlock. */
+/* The slow paths of gmprt_mutex_lock and gmprt_mutex_unlock.  From any
+ * thread. */
 GMPRT_API void gmprt_mutex_lock_slow(gmprt_mutex *mu);
 GMPRT_API void gmprt_mutex_unlock_slow(gmprt_mutex *mu, int32_t state);
 
 /*
- * Block the G (not the thread) until @mu is held.  Only from a G.
+ * Block the G (not the thread) until @mu is held.  From any thread (a
+ * foreign thread blocks itself).
  * Inline: without contention it is one CAS, as Go's Lock (a library call
  * costs as much again; bench's mutex-uncontended measures it).
  */
@@ -190,7 +220,8 @@ static inline void gmprt_mutex_lock(gmprt_mutex *mu)
 		gmprt_mutex_lock_slow(mu);
 }
 
-/* Unlocking an unlocked mutex is fatal.  Only from a G (it may wake one). */
+/* Unlocking an unlocked mutex is fatal.  From any thread (it may wake a
+ * G, which goes where an M finds it). */
 static inline void gmprt_mutex_unlock(gmprt_mutex *mu)
 {
 	int32_t state = __atomic_sub_fetch(&mu->state, 1, __ATOMIC_SEQ_CST);
@@ -206,25 +237,27 @@ typedef struct gmprt_chan gmprt_chan;
 /*
  * Channels are Go's (see docs/runtime.md), with errors for panics.  A NULL
  * channel is Go's nil channel: send and receive on it block forever, the
- * try forms say -EAGAIN, a select case on it is never ready.  Every call
- * but make, free, len and cap is only from a G (those that do not block
- * may wake a G, which goes to the caller's P).
+ * try forms say -EAGAIN, a select case on it is never ready.  send, recv,
+ * their try forms and close are from any thread (a foreign thread blocks
+ * itself, not an M); select and recv_timeout only from a G; make, free,
+ * len and cap from anywhere.
  */
 
 /* A channel of @elemsize-byte values (0 allowed, below 64 KiB), @cap of
  * them buffered (0: unbuffered).
  * Return: the channel, or NULL (errno ENOMEM or EINVAL). */
 GMPRT_API gmprt_chan *gmprt_chan_make(size_t elemsize, size_t cap);
-/* Free a channel no G uses any more. */
+/* Free a channel no thread uses any more.  A timer's channel (gmprt_after,
+ * gmprt_timer_chan) frees its timer too, stopping it first. */
 GMPRT_API void gmprt_chan_free(gmprt_chan *c);
 /* Send *@elem (NULL: the zero value).  Return: 0; -EPIPE if @c is closed,
- * or is closed while the send waits.  Only from a G. */
+ * or is closed while the send waits.  From any thread. */
 GMPRT_API int gmprt_chan_send(gmprt_chan *c, const void *elem);
 /* Receive into @elem (may be NULL).  Return: 0; -EPIPE once @c is closed
- * and drained (@elem zeroed).  Only from a G. */
+ * and drained (@elem zeroed).  From any thread. */
 GMPRT_API int gmprt_chan_recv(gmprt_chan *c, void *elem);
 /* Without blocking.  Return: 0; -EAGAIN if it would block; -EPIPE.
- * Only from a G. */
+ * From any thread. */
 GMPRT_API int gmprt_chan_trysend(gmprt_chan *c, const void *elem);
 GMPRT_API int gmprt_chan_tryrecv(gmprt_chan *c, void *elem);
 /* Receive, waiting at most @ns (<= 0: not at all).
@@ -232,7 +265,8 @@ GMPRT_API int gmprt_chan_tryrecv(gmprt_chan *c, void *elem);
 GMPRT_API int gmprt_chan_recv_timeout(gmprt_chan *c, void *elem, int64_t ns);
 /* Close: every waiter wakes; receivers drain what is buffered, then get
  * -EPIPE; senders get -EPIPE.
- * Return: 0; -EPIPE if already closed; -EINVAL if @c is NULL.  Only from a G. */
+ * Return: 0; -EPIPE if already closed; -EINVAL if @c is NULL.  From any
+ * thread. */
 GMPRT_API int gmprt_chan_close(gmprt_chan *c);
 GMPRT_API size_t gmprt_chan_len(gmprt_chan *c);
 GMPRT_API size_t gmprt_chan_cap(gmprt_chan *c);
@@ -261,10 +295,44 @@ GMPRT_API int gmprt_select(struct gmprt_select_case *cases, int n, bool block);
 
 /* ---- time -------------------------------------------------------------- */
 
-/* gmprt_now() - CLOCK_MONOTONIC, ns. */
+/* gmprt_now() - CLOCK_MONOTONIC, ns.  From any thread. */
 GMPRT_API int64_t gmprt_now(void);
 /* gmprt_sleep() - block the G (not the thread) for @ns.  Only from a G. */
 GMPRT_API void gmprt_sleep(int64_t ns);
+
+/*
+ * Timers as channels (Go's time.After, time.NewTimer, time.NewTicker), for
+ * gmprt_select's timeout cases.  Each owns a channel of one int64_t,
+ * buffered one deep, that receives the CLOCK_MONOTONIC time (ns) the value
+ * was due; a value not yet received when the next is due makes the next
+ * one dropped (Go's rule).  A ticker's values are start + k * period: it
+ * does not drift, and skips whole periods when it falls behind.
+ *
+ * Ownership: the timer owns its channel.  gmprt_timer_free(t), or
+ * gmprt_chan_free() of its channel, stops it (waiting for a fire in
+ * flight) and frees both; nothing touches either afterwards.  After stop
+ * or reset returns, no value from before it is received (Go 1.23).
+ */
+typedef struct gmprt_timer gmprt_timer;
+
+/* A channel that receives one value @ns from now; free it with
+ * gmprt_chan_free().  Return: NULL (errno ENOMEM).  Only from a G. */
+GMPRT_API gmprt_chan *gmprt_after(int64_t ns);
+/* A timer that fires once, @ns from now.  Return: NULL (errno ENOMEM).
+ * Only from a G. */
+GMPRT_API gmprt_timer *gmprt_timer_new(int64_t ns);
+/* A ticker: a value every @period ns (> 0).  Return: NULL (errno EINVAL,
+ * ENOMEM).  Only from a G. */
+GMPRT_API gmprt_timer *gmprt_ticker_new(int64_t period);
+/* The timer's channel, to receive from or select on.  From any thread. */
+GMPRT_API gmprt_chan *gmprt_timer_chan(gmprt_timer *t);
+/* Stop it.  Return: true if a value was still to come.  From any thread. */
+GMPRT_API bool gmprt_timer_stop(gmprt_timer *t);
+/* Stop it and arm it again, @ns from now (a ticker: @ns becomes its
+ * period).  Return: as gmprt_timer_stop.  Only from a G. */
+GMPRT_API bool gmprt_timer_reset(gmprt_timer *t, int64_t ns);
+/* Stop it and free it with its channel (NULL: nothing).  From any thread. */
+GMPRT_API void gmprt_timer_free(gmprt_timer *t);
 
 /* ---- system calls ------------------------------------------------------ */
 

@@ -65,11 +65,33 @@ void gmprt_k_mslot(struct m *mp)
 	mp->kslotp = KPTR(slot, mo->p);
 }
 
+static int kernel_open(int nprocs, unsigned int flags);
+
 /*
  * Open /dev/gmp and set up @nprocs Ps.  Return: 0 or -errno, with a message
- * on stderr saying what to do.
+ * on stderr saying what to do; on error nothing is left open or mapped, so
+ * that gmprt_main() can return it and the program go on without gmp.
  */
 int gmprt_kernel_open(int nprocs, unsigned int flags)
+{
+	int err = kernel_open(nprocs, flags);
+
+	if (!err)
+		return 0;
+	if (rt.ksched_map && rt.ksched_map != MAP_FAILED)
+		munmap(rt.ksched_map, rt.prm.sched.size);
+	if (rt.kprocs_map && rt.kprocs_map != MAP_FAILED)
+		munmap(rt.kprocs_map, rt.prm.procs.size);
+	if (rt.kms_map && rt.kms_map != MAP_FAILED)
+		munmap(rt.kms_map, rt.prm.ms.size);
+	rt.ksched_map = rt.kprocs_map = rt.kms_map = NULL;
+	if (rt.fd >= 0)
+		close(rt.fd);
+	rt.fd = -1;
+	return err;
+}
+
+static int kernel_open(int nprocs, unsigned int flags)
 {
 	struct gmp_params *prm = &rt.prm;
 	struct gmp_procs_offsets *po = &prm->procs;
@@ -77,14 +99,18 @@ int gmprt_kernel_open(int nprocs, unsigned int flags)
 
 	rt.fd = open("/dev/gmp", O_RDWR | O_CLOEXEC);
 	if (rt.fd < 0) {
+		/* One line, saying what to do on an installed system. */
 		err = -errno;
-		fprintf(stderr, "gmprt: cannot open /dev/gmp: %s\n", strerror(errno));
-		if (err == -ENOENT)
-			fprintf(stderr, "gmprt: load gmp.ko: insmod kmod/gmp.ko\n");
+		if (err == -ENOENT || err == -ENXIO || err == -ENODEV)
+			fprintf(stderr, "gmprt: cannot open /dev/gmp: %s: the gmp module is not loaded (modprobe gmp, as root)\n",
+				strerror(-err));
 		else if (err == -EMFILE)
-			fprintf(stderr, "gmprt: too many gmp instances for this user (gmp.ko's max_user_instances)\n");
+			fprintf(stderr, "gmprt: cannot open /dev/gmp: too many gmp instances for this user (gmp.ko's max_user_instances)\n");
 		else if (err == -EACCES)	/* gmp(4): 0600 unless udev says otherwise */
-			fprintf(stderr, "gmprt: /dev/gmp is for root and group gmp (make install-module), or load gmp.ko with dev_mode=0666\n");
+			fprintf(stderr, "gmprt: cannot open /dev/gmp: %s: join group gmp (the udev rule of make install-module), or load gmp.ko with dev_mode=0666\n",
+				strerror(-err));
+		else
+			fprintf(stderr, "gmprt: cannot open /dev/gmp: %s\n", strerror(-err));
 		return err;
 	}
 	memset(prm, 0, sizeof(*prm));
@@ -107,7 +133,7 @@ int gmprt_kernel_open(int nprocs, unsigned int flags)
 		return err;
 	}
 #define NEEDED	(GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | \
-		 GMP_FEAT_SYSMON | GMP_FEAT_CPUS)
+		 GMP_FEAT_SYSMON | GMP_FEAT_CPUS | GMP_FEAT_LOCKED)
 	if ((prm->features & NEEDED) != NEEDED) {
 		fprintf(stderr, "gmprt: this gmp.ko is older than libgmprt; rebuild it\n");
 		return -EPROTO;
@@ -199,11 +225,19 @@ int gmprt_k_release(struct m *mp, int p)
 	return kioctl(GMP_IOC_RELEASE_P, &a);
 }
 
-int gmprt_k_runqput(const uint64_t *gs, uint32_t n)
+/* @flags: GMP_RUNQ_WAKE from a thread that holds no P. */
+int gmprt_k_runqput(const uint64_t *gs, uint32_t n, uint32_t flags)
 {
-	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n };
+	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n, .flags = flags };
 
 	return kioctl(GMP_IOC_RUNQ_PUT, &a);
+}
+
+int gmprt_k_unregister(struct m *mp)
+{
+	struct gmp_unregister a = { .m = mp->id };
+
+	return kioctl(GMP_IOC_UNREGISTER, &a);
 }
 
 /* Return: handles taken, or -errno. */

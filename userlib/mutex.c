@@ -83,7 +83,8 @@ static bool cansemacquire(uint32_t *addr)
 /* Take a unit, parking until there is one; @lifo: queue at the head. */
 static void semacquire(struct mutex *mu, bool lifo)
 {
-	g_t *gp = gmprt_mustg("gmprt_mutex_lock");
+	struct m *mp = getm();
+	g_t *gp = mp && mp->curg ? mp->curg : gmprt_foreign_self();
 	struct semawaiter w = { .g = gp };
 
 	if (cansemacquire(&mu->sema))
@@ -144,7 +145,7 @@ static void semrelease(struct mutex *mu, bool handoff)
 		w->ticket = ticket = true;
 	gp = w->g;
 	gmprt_goready(gp);
-	if (ticket)
+	if (ticket && gmprt_in_g())
 		gmprt_yield();	/* let the new owner run now, on this P */
 }
 
@@ -174,14 +175,18 @@ static int ncpu(void)
  */
 static __attribute__((noinline)) bool canspin(int iter)
 {
+	struct m *mp = getm();
 	struct p *pp;
 
+	/* A foreign thread (no P) just waits: it has no queue to look after. */
+	if (!mp || !mp->curg || !mp->p)
+		return false;
 	if (iter >= SPIN_ROUNDS || sched.nprocs <= 1 || ncpu() <= 1)
 		return false;
 	if ((uint32_t)sched.nprocs <= load_relaxed(sched.knpidle) +
 					  load_relaxed(sched.knmspinning) + 1)
 		return false;
-	pp = getm()->p;
+	pp = mp->p;
 	return load_relaxed(pp->krunqhead) == load_relaxed(pp->krunqtail) &&
 	       !load_relaxed(pp->krunnext);
 }
@@ -297,7 +302,7 @@ void gmprt_mutex_init(gmprt_mutex *mu)
 /* The fast path, one CAS of 0 -> MUTEX_LOCKED, is inline in gmprt.h. */
 void gmprt_mutex_lock_slow(gmprt_mutex *mu)
 {
-	RT_ENTER(gp, "gmprt_mutex_lock");
+	RT_ENTER_ANY(gp);	/* a foreign thread blocks itself (foreign.c) */
 
 	(void)gp;
 	lockslow(M(mu));
@@ -316,7 +321,7 @@ bool gmprt_mutex_trylock(gmprt_mutex *mu)
 /* The fast path, subtracting MUTEX_LOCKED to 0, is inline in gmprt.h. */
 void gmprt_mutex_unlock_slow(gmprt_mutex *mu, int32_t new)
 {
-	RT_ENTER(gp, "gmprt_mutex_unlock");
+	RT_ENTER_ANY(gp);
 
 	(void)gp;
 	unlockslow(M(mu), new);

@@ -97,12 +97,32 @@ void gmprt_throw(const char *fmt, ...)
 	_exit(2);
 }
 
+/*
+ * The child of a fork() has one thread and a copy of the runtime's memory,
+ * but no instance: gmp.ko refuses every call on the parent's fd from
+ * another process.  The child may exec or _exit (and make async-signal-
+ * safe calls): every runtime call that needs the scheduler says so.
+ */
+static void atfork_child(void)
+{
+	sched.forked = 1;
+	gmprt_tls_m = NULL;
+}
+
+void gmprt_forked_throw(const char *what)
+{
+	gmprt_throw("%s called in the child of a fork(): the child has no runtime (it may exec or _exit)",
+		    what);
+}
+
 g_t *gmprt_mustg(const char *what)
 {
 	struct m *mp = getm();
 
+	if (unlikely(sched.forked))
+		gmprt_forked_throw(what);
 	if (unlikely(!mp || !mp->curg))
-		gmprt_throw("%s called outside a G (only Gs may block, yield or spawn)",
+		gmprt_throw("%s called from a thread that runs no G: only a G may call it (gmprt.h: \"From any thread\" names what other threads may call)",
 			    what);
 	return mp->curg;
 }
@@ -128,7 +148,7 @@ static bool runqputslow(struct p *pp, g_t *gp, uint32_t h, uint32_t t)
 	if (!cas_acqrel(pp->krunqhead, h, h + n))
 		return false;
 	batch[n] = (uintptr_t)gp;
-	err = gmprt_k_runqput(batch, n + 1);
+	err = gmprt_k_runqput(batch, n + 1, 0);
 	if (err)
 		gmprt_throw("global run queue: %s", strerror(-err));
 	return true;
@@ -369,6 +389,13 @@ static void g_init(g_t *gp, void (*fn)(void *), void *arg)
 	gp->arg = arg;
 	gp->errno_save = 0;
 	gp->rtdepth = 0;
+	gp->lockedm = NULL;
+	gp->lockcount = 0;
+}
+
+void gmprt_ginit(g_t *gp, void (*fn)(void *), void *arg)
+{
+	g_init(gp, fn, arg);
 }
 
 /*
@@ -662,7 +689,7 @@ static void schedule(void)
 	struct m *mp = getm();
 
 	for (;;) {
-		struct p *pp = mp->p;
+		struct p *pp;
 		bool inherit = false;
 		g_t *gp = NULL;
 
@@ -670,7 +697,13 @@ static void schedule(void)
 			gp = mp->nextg;
 			mp->nextg = NULL;
 			inherit = true;
+		} else if (unlikely(mp->lockedg)) {
+			/* This M runs its locked G or nothing (Go's stoplockedm). */
+			gmprt_stoplockedm(mp);
+			execute(mp, mp->lockedg, false);
+			continue;
 		}
+		pp = mp->p;
 		/* Due timers first (no clock read unless this P has timers). */
 		if (!gp && load_relaxed(pp->ktimer0when))
 			gmprt_checktimers(pp, 0);
@@ -689,6 +722,11 @@ static void schedule(void)
 			gp = findrunnable(mp, &inherit);
 		if (mp->spinning)
 			resetspinning(mp);
+		if (unlikely(gp->lockedm) && gp->lockedm != mp) {
+			/* Its own M runs it, on our P (Go's startlockedm). */
+			gmprt_startlockedm(mp, gp);
+			continue;
+		}
 		execute(mp, gp, inherit);
 	}
 }
@@ -715,6 +753,7 @@ static struct m *mcommoninit(int claim_p)
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
 	__atomic_fetch_add(&sched.mcount, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
 	gmprt_sigstack_init(mp);
 	return mp;
 }
@@ -760,8 +799,10 @@ static void *templatethread(void *arg)
 static void *sysmonthread(void *arg)
 {
 	(void)arg;
+	__atomic_fetch_add(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
 	while (gmprt_k_sysmon() == -EINTR)
 		;
+	__atomic_fetch_sub(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -785,11 +826,22 @@ void gmprt_goentry(void)
 static void goexit0(g_t *gp)
 {
 	struct m *mp = getm();
+	bool locked = gp->lockedm != NULL;
 
 	gp->status = G_DEAD;
 	gp->fn = NULL;
 	gp->arg = NULL;
+	gp->lockedm = NULL;
+	gp->lockcount = 0;
 	gfput(mp->p, gp);
+	/*
+	 * As Go's: a G that exits locked may have changed its thread for
+	 * good (setns, a library's thread state), so the thread goes with it.
+	 */
+	if (unlikely(locked)) {
+		mp->lockedg = NULL;
+		gmprt_mexit(mp);
+	}
 }
 
 void gmprt_exit(void)
@@ -822,23 +874,49 @@ static inline void preemptcheck(struct p *pp)
 	}
 }
 
+/* A new G with a stack: from the global free list, else fresh.  Any thread. */
+g_t *gmprt_galloc(void)
+{
+	g_t *gp = NULL;
+
+	if (load_relaxed(&sched.ngfree)) {
+		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+			cpu_relax();
+		gp = sched.gfree;
+		if (gp) {
+			sched.gfree = gp->schedlink;
+			sched.ngfree--;
+		}
+		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+		if (gp)
+			return gp;
+	}
+	gp = calloc(1, sizeof(*gp));
+	if (gp && gmprt_stackalloc(gp, sched.stack_size)) {
+		free(gp);
+		gp = NULL;
+	}
+	return gp;
+}
+
 int gmprt_go(void (*fn)(void *), void *arg)
 {
-	RT_ENTER(self, "gmprt_go");
-	struct m *mp = self->m;
+	RT_ENTER_ANY(self);
+	struct m *mp;
 	struct p *pp;
 	g_t *gp;
 
+	if (unlikely(self->foreign))
+		return gmprt_foreign_go(fn, arg);
+	mp = self->m;
 	pp = mp->p;
+	if (unlikely(!pp))	/* inside gmprt_entersyscall: no P to queue on */
+		return gmprt_foreign_go(fn, arg);
 	gp = gfget(pp);
 	if (!gp) {
-		gp = calloc(1, sizeof(*gp));
+		gp = gmprt_galloc();
 		if (!gp)
 			return -ENOMEM;
-		if (gmprt_stackalloc(gp, sched.stack_size)) {
-			free(gp);
-			return -ENOMEM;
-		}
 	}
 	g_init(gp, fn, arg);
 	gp->goid = newgoid(pp);
@@ -890,6 +968,11 @@ void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg)
 {
 	struct m *mp = getm();
 
+	if (unlikely(!mp || !mp->curg)) {
+		/* A foreign thread blocks itself, not an M. */
+		gmprt_foreign_park(unlockf, arg);
+		return;
+	}
 	mp->parkfn = unlockf;
 	mp->parkarg = arg;
 	gmprt_mcall(park_m);
@@ -907,20 +990,45 @@ void gmprt_goready(g_t *gp)
 {
 	struct m *mp = getm();
 
-	if (unlikely(!mp || !mp->p))
-		gmprt_throw("gmprt_ready called from a thread that holds no P");
+	if (unlikely(gp->foreign)) {
+		gmprt_foreign_ready(gp);
+		return;
+	}
 	if (unlikely(gp->status != G_WAITING))
-		gmprt_throw("gmprt_ready of a G that is not waiting (status %u)",
+		gmprt_throw("gmprt_ready of a G that is not waiting (status %u): a G is readied once per park",
 			    gp->status);
 	gp->status = G_RUNNABLE;
+	if (unlikely(!mp || !mp->p)) {
+		/* A thread with no P: where an M will find it. */
+		gmprt_globrunqput_wake(gp);
+		return;
+	}
 	gmprt_runqput(mp->p, gp, true);
 	gmprt_wakep();
 }
 
+/*
+ * gmprt_globrunqput_wake() - queue runnable @gp on the global queue and
+ * start an M for it if a P is idle (Go's injectglist without a P).  From a
+ * thread that holds no P.
+ */
+void gmprt_globrunqput_wake(g_t *gp)
+{
+	uint64_t h = (uintptr_t)gp;
+	int err;
+
+	if (unlikely(sched.forked))
+		gmprt_forked_throw("readying a G");
+	err = gmprt_k_runqput(&h, 1, GMP_RUNQ_WAKE);
+	if (err)
+		gmprt_throw("global run queue: %s", strerror(-err));
+}
+
 void gmprt_ready(gmprt_g *gp)
 {
-	RT_ENTER(self, "gmprt_ready");
+	RT_ENTER_ANY(self);
 
+	(void)self;
 	gmprt_goready(gp);
 }
 
@@ -979,6 +1087,7 @@ int gmprt_nprocs(void)
 	return sched.running ? sched.nprocs : 0;
 }
 
+/* Return: the value, @def if unset, or -1 (said on stderr) if malformed. */
 static long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);
@@ -987,13 +1096,17 @@ static long env_long(const char *name, long def)
 
 	if (!v || !*v)
 		return def;
+	errno = 0;
 	n = strtol(v, &end, 0);
 	if (*end == 'k' || *end == 'K')
 		n <<= 10, end++;
 	else if (*end == 'm' || *end == 'M')
 		n <<= 20, end++;
-	if (*end || n < 0)
-		gmprt_throw("bad $%s: %s", name, v);
+	if (*end || n < 0 || errno) {
+		fprintf(stderr, "gmprt: bad $%s: '%s' (a non-negative number, k or M suffix allowed)\n",
+			name, v);
+		return -1;
+	}
 	return n;
 }
 
@@ -1032,7 +1145,8 @@ static bool quiescent(uint64_t *activity)
 	struct m *mp;
 	int i;
 
-	if (load_acquire(sched.knmidle) != load_acquire(&sched.nmworkers))
+	if (load_acquire(sched.knmidle) + load_acquire(&sched.nmlocked) !=
+	    load_acquire(&sched.nmworkers))
 		return false;
 	for (mp = load_acquire(&sched.allm); mp; mp = mp->alllink) {
 		if (load_relaxed(&mp->insyscall))
@@ -1069,7 +1183,7 @@ static void waitmain(void)
 			suspect = false;
 			continue;
 		}
-		if (suspect && now == before) {
+		if (suspect && now == before && !gmprt_foreign_threads()) {
 			fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
 			fflush(stderr);
 			_exit(2);
@@ -1090,22 +1204,66 @@ _Static_assert(offsetof(struct gmprt_config, flags) + sizeof(unsigned int) <=
 	       GMPRT_CONFIG_SIZE_VER0 && sizeof(struct gmprt_config) >= GMPRT_CONFIG_SIZE_VER0,
 	       "the 0.1 fields of struct gmprt_config moved");
 
-static void config_copy(struct gmprt_config *c, const struct gmprt_config *cfg)
+static int config_copy(struct gmprt_config *c, const struct gmprt_config *cfg)
 {
 	const unsigned char *b = (const unsigned char *)cfg;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	if (!cfg)
-		return;
-	if (cfg->size < GMPRT_CONFIG_SIZE_VER0 || cfg->size > 4096)
-		gmprt_throw("struct gmprt_config has size %zu: start from GMPRT_CONFIG_INIT",
-			    cfg->size);
+		return 0;
+	if (cfg->size < GMPRT_CONFIG_SIZE_VER0 || cfg->size > 4096) {
+		fprintf(stderr, "gmprt: struct gmprt_config has size %zu: start from GMPRT_CONFIG_INIT\n",
+			cfg->size);
+		return -EINVAL;
+	}
 	memcpy(c, cfg, cfg->size < sizeof(*c) ? cfg->size : sizeof(*c));
-	for (i = sizeof(*c); i < cfg->size; i++)
-		if (b[i])
-			gmprt_throw("struct gmprt_config of %zu bytes sets fields libgmprt %s does not have (it knows %zu)",
-				    cfg->size, gmprt_version(), sizeof(*c));
+	for (i = sizeof(*c); i < cfg->size; i++) {
+		if (b[i]) {
+			fprintf(stderr, "gmprt: struct gmprt_config of %zu bytes sets fields libgmprt %s does not have (it knows %zu)\n",
+				cfg->size, gmprt_version(), sizeof(*c));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The settings in force: @cfg's, then the environment's, checked. */
+static int config_resolve(struct gmprt_config *c, const struct gmprt_config *cfg)
+{
+	long v;
+	int err = config_copy(c, cfg);
+
+	if (err)
+		return err;
+	if (!c->nprocs) {
+		v = env_long("GMPRT_NPROCS", 0);
+		if (v < 0)
+			return -EINVAL;
+		c->nprocs = v > INT_MAX ? INT_MAX : (int)v;
+	}
+	if (c->nprocs < 0 || c->nprocs > GMP_MAX_PROCS) {
+		fprintf(stderr, "gmprt: nprocs %d out of range (1..%d, or 0 for the default)\n",
+			c->nprocs, GMP_MAX_PROCS);
+		return -EINVAL;
+	}
+	if (!c->stack_size) {
+		v = env_long("GMPRT_STACK", DEFAULT_STACK);
+		if (v < 0)
+			return -EINVAL;
+		c->stack_size = (size_t)v;
+	}
+	if (c->stack_size < 16 * 1024) {
+		fprintf(stderr, "gmprt: stack size %zu too small (16 KiB at least)\n",
+			c->stack_size);
+		return -EINVAL;
+	}
+	if (c->flags & ~GMPRT_PIN_PROCS) {
+		fprintf(stderr, "gmprt: unknown gmprt_config flags %#x\n",
+			c->flags & ~GMPRT_PIN_PROCS);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
@@ -1117,25 +1275,23 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	g_t *gp;
 	int i, err;
 
-	config_copy(&c, cfg);
+	if (!fn)
+		return -EINVAL;
 	if (__atomic_exchange_n(&sched.running, true, __ATOMIC_ACQ_REL))
 		return -EBUSY;
-	if (!c.nprocs)
-		c.nprocs = (int)env_long("GMPRT_NPROCS", 0);
-	if (c.nprocs < 0 || c.nprocs > GMP_MAX_PROCS)
-		gmprt_throw("nprocs %d out of range (1..%d)", c.nprocs, GMP_MAX_PROCS);
-	if (!c.stack_size)
-		c.stack_size = (size_t)env_long("GMPRT_STACK", DEFAULT_STACK);
-	if (c.stack_size < 16 * 1024)
-		gmprt_throw("stack size %zu too small (16 KiB at least)", c.stack_size);
+	err = config_resolve(&c, cfg);
+	if (!err)
+		err = gmprt_kernel_open(c.nprocs, c.flags);
+	if (err) {
+		/* Nothing started: the program may go on without gmp. */
+		store_release(&sched.running, false);
+		return err;
+	}
 	sched.stack_size = c.stack_size;
 	sched.flags = c.flags;
 	sched.mainfn = fn;
 	sched.mainarg = arg;
-
-	err = gmprt_kernel_open(c.nprocs, c.flags);
-	if (err)
-		gmprt_throw("the gmp runtime needs gmp.ko (/dev/gmp): %s", strerror(-err));
+	pthread_atfork(NULL, NULL, atfork_child);
 	sched.coprimes = calloc(sched.nprocs, sizeof(int));
 	for (i = 1; i <= sched.nprocs; i++)
 		if (gcd(i, sched.nprocs) == 1)
@@ -1169,6 +1325,7 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 		pthread_detach(t);
 	else
 		fprintf(stderr, "gmprt: cannot start sysmon: no preemption, no handoffs\n");
+	store_release(&sched.started, 1);
 
 	waitmain();
 	return sched.mainret;

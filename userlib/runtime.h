@@ -114,6 +114,12 @@ struct gmprt_g {
 	uint32_t selectdone;		/* Go's g.selectDone: claimed by a waker */
 	/* Runtime calls the G is inside (rt_enter/rt_leave): 0 in its own code. */
 	uint32_t rtdepth;
+	/* ---- LockOSThread (lockm.c) ---- */
+	struct m *lockedm;		/* the M it is locked to, or NULL */
+	uint32_t lockcount;		/* gmprt_lock_thread nesting */
+	/* ---- foreign threads (foreign.c) ---- */
+	bool foreign;			/* a thread's stand-in: not a G at all */
+	uint32_t fwake;			/* its futex: 1 once readied */
 };
 typedef struct gmprt_g g_t;
 
@@ -167,9 +173,11 @@ struct m {
 	g_t *nextg;			/* execute this G next, without schedule() */
 	bool (*parkfn)(g_t *, void *);	/* gopark's unlockf, for park_m */
 	void *parkarg;
+	g_t *lockedg;			/* the G locked to this M (lockm.c) */
 	/* For checkdead, read by the main thread: */
 	uint32_t insyscall;		/* a G of this M is in a syscall */
 	uint64_t nparks;		/* times this M parked */
+	uint32_t exited;		/* its thread left with its locked G */
 };
 
 struct gmprt_sched {
@@ -203,12 +211,16 @@ struct gmprt_sched {
 	struct m *allm;
 	int mcount;
 	uint32_t nmworkers;		/* Ms running schedule() */
+	uint32_t nmlocked;		/* of them, asleep for their locked G */
+	uint32_t nthreads;		/* threads the runtime started and runs */
 	/* The main G. */
 	int (*mainfn)(void *);
 	void *mainarg;
 	int mainret;
 	uint32_t maindone;		/* futex */
-	bool running;
+	bool running;			/* gmprt_main() was called */
+	uint32_t started;		/* its Ms run: foreign threads may start Gs */
+	uint32_t forked;		/* this is the child of a fork(): no runtime */
 };
 
 extern struct gmprt_sched gmprt_sched;
@@ -289,6 +301,32 @@ static inline void rt_leave(struct gmprt_g **gpp)
 	struct gmprt_g *gp __attribute__((cleanup(rt_leave))) =		\
 		rt_enter(gmprt_mustg(what))
 
+/*
+ * For the calls any thread may make (gmprt.h, "From any thread"): the
+ * calling G inside the runtime as RT_ENTER, or on a thread that runs no G
+ * (a foreign thread), that thread's stand-in (foreign.c), outside it.
+ */
+struct gmprt_g *gmprt_foreign_self(void);
+
+static inline struct gmprt_g *rt_enter_any(void)
+{
+	struct m *mp = gmprt_tls_m;
+
+	if (likely(mp && mp->curg))
+		return rt_enter(mp->curg);
+	return gmprt_foreign_self();
+}
+
+static inline void rt_leave_any(struct gmprt_g **gpp)
+{
+	if (!(*gpp)->foreign)
+		rt_leave(gpp);
+}
+
+#define RT_ENTER_ANY(gp)						\
+	struct gmprt_g *gp __attribute__((cleanup(rt_leave_any))) =	\
+		rt_enter_any()
+
 /* asm_amd64.S, asm_arm64.S: the context switch */
 void gmprt_swapctx(void **save_sp, void *new_sp);
 void gmprt_gstart(void);
@@ -305,6 +343,22 @@ void gmprt_wakep(void);
 void gmprt_acquirep(struct m *mp, int pid);
 void gmprt_stopm(struct m *mp);
 g_t *gmprt_mustg(const char *what);
+void gmprt_forked_throw(const char *what) __attribute__((noreturn));
+g_t *gmprt_galloc(void);
+void gmprt_ginit(g_t *gp, void (*fn)(void *), void *arg);
+void gmprt_globrunqput_wake(g_t *gp);
+
+/* foreign.c: the calling thread's stand-in G (gmprt_foreign_self, above),
+ * parked and readied by futex */
+void gmprt_foreign_park(bool (*unlockf)(g_t *, void *), void *arg);
+void gmprt_foreign_ready(g_t *gp);
+int gmprt_foreign_go(void (*fn)(void *), void *arg);
+bool gmprt_foreign_threads(void);
+
+/* lockm.c: LockOSThread (Go's stoplockedm / startlockedm) */
+void gmprt_stoplockedm(struct m *mp);
+void gmprt_startlockedm(struct m *mp, g_t *gp);
+void gmprt_mexit(struct m *mp) __attribute__((noreturn));
 
 /* kernel.c: gmp.ko */
 void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm, int id);
@@ -316,11 +370,13 @@ int gmprt_k_acquire(struct m *mp, int want, uint32_t flags, int *p);
 void gmprt_k_mslot(struct m *mp);
 int gmprt_k_sysmon(void);
 int gmprt_k_release(struct m *mp, int p);
-int gmprt_k_runqput(const uint64_t *gs, uint32_t n);
+int gmprt_k_runqput(const uint64_t *gs, uint32_t n, uint32_t flags);
+int gmprt_k_unregister(struct m *mp);
 int gmprt_k_runqget(uint64_t *gs, uint32_t max);
 int gmprt_k_newm_wait(struct m *mp, int *p);
 
 /* stack.c */
+#define GMPRT_SIGSTACK_SIZE	(64 * 1024)	/* each M's signal stack */
 int gmprt_stackalloc(g_t *gp, size_t size);
 void gmprt_stack_init(void);
 void gmprt_sigstack_init(struct m *mp);

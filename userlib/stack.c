@@ -34,7 +34,6 @@
 
 #define STACK_BATCH	16		/* stacks per mmap */
 #define MAP_MARGIN	4096		/* mappings left for the program */
-#define SIGSTACK_SIZE	(64 * 1024)
 
 static size_t pagesz;
 static long guard_budget;		/* guarded stacks we may still make */
@@ -97,14 +96,14 @@ void gmprt_stack_init(void)
 /* Each M handles its overflow faults on a stack of its own. */
 void gmprt_sigstack_init(struct m *mp)
 {
-	stack_t ss = { .ss_size = SIGSTACK_SIZE };
+	stack_t ss = { .ss_size = GMPRT_SIGSTACK_SIZE };
 
-	ss.ss_sp = mmap(NULL, SIGSTACK_SIZE, PROT_READ | PROT_WRITE,
+	ss.ss_sp = mmap(NULL, GMPRT_SIGSTACK_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ss.ss_sp == MAP_FAILED)
 		return;
 	if (sigaltstack(&ss, NULL)) {
-		munmap(ss.ss_sp, SIGSTACK_SIZE);
+		munmap(ss.ss_sp, GMPRT_SIGSTACK_SIZE);
 		return;
 	}
 	mp->sigstack = ss.ss_sp;

@@ -46,7 +46,18 @@ void gmprt_exitsyscall0(g_t *gp)
 	int err;
 
 	gp->status = G_RUNNABLE;
-	err = gmprt_k_runqput(&h, 1);
+	if (unlikely(mp->lockedg)) {
+		/*
+		 * Only this M may run it: it waits on the global queue for an
+		 * M with a P to hand us that P (lockm.c), and schedule() parks
+		 * us locked.  An M is started for it if a P is idle.
+		 */
+		err = gmprt_k_runqput(&h, 1, GMP_RUNQ_WAKE);
+		if (err)
+			gmprt_throw("global run queue: %s", strerror(-err));
+		return;
+	}
+	err = gmprt_k_runqput(&h, 1, 0);
 	if (err)
 		gmprt_throw("global run queue: %s", strerror(-err));
 	gmprt_stopm(mp);

@@ -37,7 +37,7 @@ void gmprt_wg_add(gmprt_waitgroup *w, int64_t delta)
 	wg->waiters = NULL;
 	spin_unlock(&wg->lock);
 	if (gp) {
-		RT_ENTER(self, "gmprt_wg_add (readying a waiter)");
+		RT_ENTER_ANY(self);
 
 		(void)self;
 		while (gp) {
@@ -57,7 +57,7 @@ void gmprt_wg_done(gmprt_waitgroup *w)
 void gmprt_wg_wait(gmprt_waitgroup *w)
 {
 	struct wg *wg = (struct wg *)w;
-	RT_ENTER(gp, "gmprt_wg_wait");
+	RT_ENTER_ANY(gp);	/* a foreign thread blocks itself (foreign.c) */
 
 	if (!__atomic_load_n(&wg->counter, __ATOMIC_SEQ_CST))
 		return;

@@ -23,7 +23,7 @@ so=build/libgmprt.so.$V
 grep -E '^GMPRT_API' userlib/gmprt.h | grep -oE '\bgmprt_[a-z0-9_]+ *\(' | tr -d ' (' |
 	sort -u >/tmp/abi-h.$$
 sed -e 's|/\*.*\*/||' -e '/\/\*/,/\*\//d' userlib/libgmprt.map |
-	awk '/global:/ { g = 1; next } /local:/ { g = 0 } g' | tr -d ' \t;' | grep . |
+	awk '/global:/ { g = 1; next } /local:/ || /^}/ { g = 0 } g' | tr -d ' \t;' | grep . |
 	sort -u >/tmp/abi-map.$$
 readelf --dyn-syms -W "$so" | awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && $5 != "LOCAL" && $8 != "" { print $8 }' |
 	grep -v '^GMPRT_[0-9.]*$' >/tmp/abi-so.$$
