@@ -176,7 +176,7 @@ bench-help:
 	@echo "variables (current value):"
 	@echo "  BENCH_HOST=$(BENCH_HOST)  1: run on this machine, gmp.ko loaded, no VM"
 	@echo "  BENCH_REPS=$(BENCH_REPS)  BENCH_SCALE=$(BENCH_SCALE) (% of the default iterations)"
-	@echo "  BENCH_ONLY='$(BENCH_ONLY)'  workloads: parkwake spawn yield pingpong threadring fanout memory mutex"
+	@echo "  BENCH_ONLY='$(BENCH_ONLY)'  workloads: parkwake spawn yield pingpong threadring fanout memory mutex handoff preempt bracket lockedm"
 	@echo "  BENCH_NPROCS=$(BENCH_NPROCS)  gmp's nprocs and GOMAXPROCS (default: VM_SMP, or the CPUs)"
 	@echo "  BENCH_VM_MEM=$(BENCH_VM_MEM)  BENCH_TIMEOUT=$(BENCH_TIMEOUT) (s, whole VM)"
 	@echo "  BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) (s, one program run)"

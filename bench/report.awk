@@ -246,6 +246,21 @@ function target(g, wl,    r, r2, v, has, gp) {
 		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
 		return
 	}
+	if (wl == "pingpong-locked") {
+		# What locking costs, in each runtime: locked over unlocked.
+		T_TEXT = "≤2× unlocked"
+		split(g, gp, SUBSEP)
+		v = "pingpong" SUBSEP gp[2]
+		if (!has || !((v SUBSEP "gmp") in med)) return
+		r = med[g SUBSEP "gmp"] / med[v SUBSEP "gmp"]
+		gr = ""
+		if (((g SUBSEP "go") in med) && ((v SUBSEP "go") in med))
+			gr = sprintf(", Go %.1f×", med[g SUBSEP "go"] / med[v SUBSEP "go"])
+		T_TEXT = sprintf("≤2× unlocked (gmp %.1f×%s)", r, gr)
+		if (shown(r) > 2) T_NOTE = sprintf("pingpong-locked: a locked G's round trip costs %.1f× the unlocked one (target ≤ 2×)", r)
+		T_STATUS = T_NOTE == "" ? "met" : "**behind**"
+		return
+	}
 	if (wl == "parkwake") {
 		T_TEXT = "≤1.2× futex"
 		r = ratio(g, "threads")

@@ -140,12 +140,14 @@ static int bench_main(void *arg);
 int main(int argc, char **argv)						\
 {									\
 	struct gmprt_config cfg = GMPRT_CONFIG_INIT;			\
+	int r;								\
 									\
 	A = bench_parse(argc, argv);					\
 	/* Before gmprt_main: every M it starts inherits the counter. */ \
 	have_sc = bench_sc_open(&sc) == 0;				\
 	cfg.nprocs = A.nprocs;						\
-	return gmprt_main(bench_main, NULL, &cfg);			\
+	r = gmprt_main(bench_main, NULL, &cfg);				\
+	return r < 0 ? 1 : r;						\
 }
 
 #endif /* BENCH_GMPBENCH_H */

@@ -120,6 +120,29 @@ func pingpong() {
 	result("pingpong", "ns_per_op", perOp(time.Since(t0), iters), "")
 }
 
+// pingpong-locked: the same with main locked to its thread (LockOSThread):
+// each round trip hands the P to the locked thread and back
+// (golang/go#18023: about 15x the unlocked one).
+func pingpongLocked() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for i := 0; i < iters; i++ {
+			v := <-ping
+			pong <- v + 1
+		}
+	}()
+	t0 := time.Now()
+	for i := 0; i < iters; i++ {
+		ping <- i
+		if v := <-pong; v != i+1 {
+			die("pingpong-locked: got %d, want %d", v, i+1)
+		}
+	}
+	result("pingpong-locked", "ns_per_op", perOp(time.Since(t0), iters), "")
+}
+
 // threadring: 503 goroutines in a ring, Benchmarks Game rules.
 func threadring() {
 	const ring = 503
@@ -283,6 +306,8 @@ func main() {
 		yield()
 	case "pingpong":
 		pingpong()
+	case "pingpong-locked":
+		pingpongLocked()
 	case "threadring":
 		threadring()
 	case "fanout":
