@@ -4,7 +4,10 @@
  * them in /bin), each with its output checked against what its comment
  * promises.  selftests/host/docs.sh fails when an example has no test here.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include "kselftest_harness.h"
 #include "prog_util.h"
 
@@ -108,6 +111,76 @@ TEST(pipeline_empty)
 
 	ASSERT_EQ(0, prog_run(argv, NULL, out, sizeof(out), 120)) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "all: 0 squares, sum 0\n")) TH_LOG("%s", out);
+}
+
+/*
+ * gmp-echo PORT: 50 clients at once echo 1000 bytes each; SIGTERM ends it
+ * with status 0 and its count.
+ */
+static int echo_dial(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd, tries;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (tries = 0; tries < 200; tries++) {	/* until it listens */
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+		close(fd);
+		usleep(50000);
+	}
+	return -1;
+}
+
+TEST(echo)
+{
+	int pfd[2], status, fds[50], i, k;
+	char buf[1000], back[1000];
+	ssize_t n, got;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		execl("/bin/gmp-echo", "gmp-echo", "7007", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (i = 0; i < 50; i++) {
+		fds[i] = echo_dial(7007);
+		ASSERT_LE(0, fds[i]);
+	}
+	for (i = 0; i < 50; i++) {
+		memset(buf, 'a' + i % 26, sizeof(buf));
+		ASSERT_EQ((ssize_t)sizeof(buf), write(fds[i], buf, sizeof(buf)));
+	}
+	for (i = 0; i < 50; i++) {
+		for (got = 0; got < (ssize_t)sizeof(back); got += n) {
+			n = read(fds[i], back + got, sizeof(back) - got);
+			ASSERT_LT(0, n);
+		}
+		for (k = 0; k < (int)sizeof(back); k++)
+			ASSERT_EQ('a' + i % 26, back[k]);
+		close(fds[i]);
+	}
+	usleep(100000);		/* the servers see the closes */
+	ASSERT_EQ(0, kill(pid, SIGTERM));
+	for (got = 0; got < (ssize_t)sizeof(out) - 1; got += n) {
+		n = read(pfd[0], out + got, sizeof(out) - 1 - got);
+		if (n <= 0)
+			break;
+	}
+	out[got] = 0;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("%s", out);
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "gmp-echo: listening on 127.0.0.1:7007\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "gmp-echo: 50 connections, 50000 bytes\n")) TH_LOG("%s", out);
 }
 
 TEST_HARNESS_MAIN

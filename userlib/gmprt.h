@@ -334,6 +334,65 @@ GMPRT_API bool gmprt_timer_reset(gmprt_timer *t, int64_t ns);
 /* Stop it and free it with its channel (NULL: nothing).  From any thread. */
 GMPRT_API void gmprt_timer_free(gmprt_timer *t);
 
+/* ---- fds: the network poller ------------------------------------------ */
+
+/*
+ * I/O that blocks the G, not its thread (Go's net and os packages, on
+ * epoll: docs/runtime.md, "Network I/O").  The fd is made non-blocking and
+ * registered on first use; it must then be closed with gmprt_close(), which
+ * wakes the Gs waiting on it with -ECANCELED (Go's "use of closed network
+ * connection").  One G reads and one G writes an fd at a time.  Each call
+ * honours the fd's deadlines (gmprt_fd_set_deadline): -ETIMEDOUT once one
+ * has passed.  Other errors are the system call's, negated.  Only from a G.
+ */
+struct iovec;
+struct sockaddr;
+#define GMPRT_POLLIN	0x001	/* POLLIN */
+#define GMPRT_POLLOUT	0x004	/* POLLOUT */
+
+/* As read(2): the bytes read (0 at end of file), or -errno. */
+GMPRT_API long gmprt_read(int fd, void *buf, size_t len);
+/* All of @buf, as Go's Write; if an error or a deadline stops it, what was
+ * written so far, or -errno if nothing was. */
+GMPRT_API long gmprt_write(int fd, const void *buf, size_t len);
+GMPRT_API long gmprt_readv(int fd, const struct iovec *iov, int iovcnt);
+GMPRT_API long gmprt_writev(int fd, const struct iovec *iov, int iovcnt);
+GMPRT_API long gmprt_recv(int fd, void *buf, size_t len, int flags);
+/* send(2) with MSG_NOSIGNAL: -EPIPE, never SIGPIPE. */
+GMPRT_API long gmprt_send(int fd, const void *buf, size_t len, int flags);
+GMPRT_API long gmprt_recvfrom(int fd, void *buf, size_t len, int flags,
+			      struct sockaddr *addr, unsigned int *addrlen);
+GMPRT_API long gmprt_sendto(int fd, const void *buf, size_t len, int flags,
+			    const struct sockaddr *addr, unsigned int addrlen);
+/* accept4(2); @flags: SOCK_CLOEXEC (the new fd is non-blocking and
+ * registered).  Return: the new fd, or -errno. */
+GMPRT_API int gmprt_accept(int fd, struct sockaddr *addr, unsigned int *addrlen,
+			   int flags);
+/* connect(2), waiting for the handshake.  Return: 0, or -errno. */
+GMPRT_API int gmprt_connect(int fd, const struct sockaddr *addr, unsigned int addrlen);
+/* Wait until @fd is ready for @events (GMPRT_POLLIN or GMPRT_POLLOUT), or
+ * @deadline (absolute gmprt_now() ns; 0: none).  Return: the revents of
+ * poll(2), -ETIMEDOUT, -ECANCELED, -EINVAL, -errno. */
+GMPRT_API int gmprt_fd_wait(int fd, int events, int64_t deadline);
+/* Go's SetReadDeadline / SetWriteDeadline (@events: GMPRT_POLLIN and/or
+ * GMPRT_POLLOUT); @deadline absolute gmprt_now() ns, 0 for none.  Waiting
+ * calls look again at once.  Return: 0, -EINVAL, -errno. */
+GMPRT_API int gmprt_fd_set_deadline(int fd, int events, int64_t deadline);
+/* Close @fd; Gs waiting on it get -ECANCELED.  Return: 0, or -errno. */
+GMPRT_API int gmprt_close(int fd);
+
+/*
+ * gmprt_signal_notify() - send signal @sig to channel @c (of int, give it
+ * room: a signal that finds it full is dropped), Go's signal.Notify.  The
+ * signal's disposition becomes the runtime's until gmprt_signal_stop().
+ * Return: 0; -EINVAL (@sig, or @c not of int); -ENOSPC (64 channels).
+ * From any thread.
+ */
+GMPRT_API int gmprt_signal_notify(gmprt_chan *c, int sig);
+/* Stop sending to @c; a signal no channel wants gets SIG_DFL again.
+ * Return: 0, or -ENOENT.  From any thread. */
+GMPRT_API int gmprt_signal_stop(gmprt_chan *c);
+
 /* ---- system calls ------------------------------------------------------ */
 
 /*

@@ -141,17 +141,20 @@ void gmprt_startlockedm(struct m *mp, g_t *gp)
 }
 
 /*
- * gmprt_mexit() - on g0: the locked G of @mp exited; the thread goes too.
- * Its P goes to another M (GMP_IOC_UNREGISTER hands it off).
+ * gmprt_mexit() - on g0: @mp's thread ends (its locked G exited, or it is
+ * an idle M beyond nprocs: proc.c's stopm, which took it out of nmworkers
+ * already, @uncount false).  Its P goes to another M (GMP_IOC_UNREGISTER
+ * hands it off).
  */
-void gmprt_mexit(struct m *mp)
+void gmprt_mexit(struct m *mp, bool uncount)
 {
 	stack_t ss = { .ss_flags = SS_DISABLE };
 	int err;
 
 	dropp(mp);
 	store_relaxed(&mp->exited, 1);
-	__atomic_fetch_sub(&sched.nmworkers, 1, __ATOMIC_SEQ_CST);
+	if (uncount)
+		__atomic_fetch_sub(&sched.nmworkers, 1, __ATOMIC_SEQ_CST);
 	err = gmprt_k_unregister(mp);
 	if (err)
 		gmprt_throw("GMP_IOC_UNREGISTER: %s", strerror(-err));

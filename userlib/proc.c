@@ -609,10 +609,31 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
  * spun, every ring).  Returns holding a P; the M's thread exits if the
  * instance is gone.
  */
+/*
+ * Ms beyond nprocs (made for handoffs, while Gs blocked) exit once idle
+ * this long, so that a burst of blocking calls does not leave its threads
+ * behind for good.  Go keeps every M it ever made; a C program's thread
+ * count is something its users watch.
+ */
+#define IDLE_M_NS	(100 * 1000 * 1000)
+
+/* Take the right to exit: one M fewer, never below nprocs. */
+static bool surplus_take(void)
+{
+	uint32_t n = load_relaxed(&sched.nmworkers);
+
+	while (n > (uint32_t)sched.nprocs)
+		if (__atomic_compare_exchange_n(&sched.nmworkers, &n, n - 1, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 void gmprt_stopm(struct m *mp)
 {
 	struct gmp_park r;
 	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
+	uint64_t deadline;
 	int err;
 
 	for (;;) {
@@ -625,7 +646,11 @@ void gmprt_stopm(struct m *mp)
 		}
 		mp->p = NULL;
 		store_relaxed(&mp->nparks, mp->nparks + 1);
-		err = gmprt_k_park(mp, flags, 0, &r);
+		deadline = 0;
+		if (load_relaxed(&sched.nmworkers) > (uint32_t)sched.nprocs)
+			deadline = gmprt_now() + IDLE_M_NS;
+		err = gmprt_k_park(mp, flags | (deadline ? GMP_PARK_DEADLINE : 0),
+				   deadline, &r);
 		mp->spinning = false;
 		if (err == -EINTR) {
 			flags = 0;
@@ -635,8 +660,18 @@ void gmprt_stopm(struct m *mp)
 			pthread_exit(NULL);
 		if (err)
 			gmprt_throw("GMP_IOC_PARK: %s", strerror(-err));
-		if (r.p == GMP_NONE)
+		if (r.result == GMP_PARKED_TIMEOUT && surplus_take()) {
+			if (r.p != GMP_NONE)
+				gmprt_acquirep(mp, r.p);	/* mexit hands it off */
+			gmprt_mexit(mp, false);
+		}
+		if (r.p == GMP_NONE) {
+			if (r.result == GMP_PARKED_TIMEOUT) {
+				flags = 0;
+				continue;
+			}
 			gmprt_throw("GMP_IOC_PARK returned without a P");
+		}
 		gmprt_acquirep(mp, r.p);
 		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
 		return;
@@ -840,7 +875,7 @@ static void goexit0(g_t *gp)
 	 */
 	if (unlikely(locked)) {
 		mp->lockedg = NULL;
-		gmprt_mexit(mp);
+		gmprt_mexit(mp, true);
 	}
 }
 
@@ -1024,6 +1059,30 @@ void gmprt_globrunqput_wake(g_t *gp)
 		gmprt_throw("global run queue: %s", strerror(-err));
 }
 
+/*
+ * gmprt_injectglist() - make @n parked Gs runnable and queue them on the
+ * global queue in one call, starting Ms for idle Ps (Go's injectglist, from
+ * a thread without a P: the netpoller).
+ */
+void gmprt_injectglist(g_t **gs, int n)
+{
+	uint64_t h[GMP_RUNQ_BATCH_MAX];
+	int i, err;
+
+	if (n > GMP_RUNQ_BATCH_MAX)
+		gmprt_throw("injectglist: %d Gs at once", n);
+	for (i = 0; i < n; i++) {
+		if (unlikely(gs[i]->status != G_WAITING))
+			gmprt_throw("injectglist of a G that is not waiting (status %u)",
+				    gs[i]->status);
+		gs[i]->status = G_RUNNABLE;
+		h[i] = (uintptr_t)gs[i];
+	}
+	err = gmprt_k_runqput(h, (uint32_t)n, GMP_RUNQ_WAKE);
+	if (err)
+		gmprt_throw("global run queue: %s", strerror(-err));
+}
+
 void gmprt_ready(gmprt_g *gp)
 {
 	RT_ENTER_ANY(self);
@@ -1147,6 +1206,9 @@ static bool quiescent(uint64_t *activity)
 
 	if (load_acquire(sched.knmidle) + load_acquire(&sched.nmlocked) !=
 	    load_acquire(&sched.nmworkers))
+		return false;
+	/* A G waiting for an fd or a signal waits for the world: not dead. */
+	if (load_acquire(&sched.npollwait) || load_acquire(&sched.nsignotify))
 		return false;
 	for (mp = load_acquire(&sched.allm); mp; mp = mp->alllink) {
 		if (load_relaxed(&mp->insyscall))

@@ -221,6 +221,8 @@ struct gmprt_sched {
 	bool running;			/* gmprt_main() was called */
 	uint32_t started;		/* its Ms run: foreign threads may start Gs */
 	uint32_t forked;		/* this is the child of a fork(): no runtime */
+	uint32_t npollwait;		/* Gs parked on an fd (netpoll.c) */
+	uint32_t nsignotify;		/* channels signals are sent to */
 };
 
 extern struct gmprt_sched gmprt_sched;
@@ -347,6 +349,7 @@ void gmprt_forked_throw(const char *what) __attribute__((noreturn));
 g_t *gmprt_galloc(void);
 void gmprt_ginit(g_t *gp, void (*fn)(void *), void *arg);
 void gmprt_globrunqput_wake(g_t *gp);
+void gmprt_injectglist(g_t **gs, int n);
 
 /* foreign.c: the calling thread's stand-in G (gmprt_foreign_self, above),
  * parked and readied by futex */
@@ -358,7 +361,7 @@ bool gmprt_foreign_threads(void);
 /* lockm.c: LockOSThread (Go's stoplockedm / startlockedm) */
 void gmprt_stoplockedm(struct m *mp);
 void gmprt_startlockedm(struct m *mp, g_t *gp);
-void gmprt_mexit(struct m *mp) __attribute__((noreturn));
+void gmprt_mexit(struct m *mp, bool uncount) __attribute__((noreturn));
 
 /* kernel.c: gmp.ko */
 void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm, int id);
