@@ -141,10 +141,9 @@ void gmprt_startlockedm(struct m *mp, g_t *gp)
 }
 
 /*
- * gmprt_mexit() - on g0: @mp's thread ends (its locked G exited, or it is
- * an idle M beyond nprocs: proc.c's stopm, which took it out of nmworkers
- * already, @uncount false).  Its P goes to another M (GMP_IOC_UNREGISTER
- * hands it off).
+ * gmprt_mexit() - on g0: @mp's thread ends with its locked G (@uncount:
+ * it still counts in nmworkers).  Its P goes to another M
+ * (GMP_IOC_UNREGISTER hands it off).
  */
 void gmprt_mexit(struct m *mp, bool uncount)
 {

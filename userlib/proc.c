@@ -609,31 +609,10 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
  * spun, every ring).  Returns holding a P; the M's thread exits if the
  * instance is gone.
  */
-/*
- * Ms beyond nprocs (made for handoffs, while Gs blocked) exit once idle
- * this long, so that a burst of blocking calls does not leave its threads
- * behind for good.  Go keeps every M it ever made; a C program's thread
- * count is something its users watch.
- */
-#define IDLE_M_NS	(100 * 1000 * 1000)
-
-/* Take the right to exit: one M fewer, never below nprocs. */
-static bool surplus_take(void)
-{
-	uint32_t n = load_relaxed(&sched.nmworkers);
-
-	while (n > (uint32_t)sched.nprocs)
-		if (__atomic_compare_exchange_n(&sched.nmworkers, &n, n - 1, false,
-						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-			return true;
-	return false;
-}
-
 void gmprt_stopm(struct m *mp)
 {
 	struct gmp_park r;
 	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
-	uint64_t deadline;
 	int err;
 
 	for (;;) {
@@ -646,11 +625,7 @@ void gmprt_stopm(struct m *mp)
 		}
 		mp->p = NULL;
 		store_relaxed(&mp->nparks, mp->nparks + 1);
-		deadline = 0;
-		if (load_relaxed(&sched.nmworkers) > (uint32_t)sched.nprocs)
-			deadline = gmprt_now() + IDLE_M_NS;
-		err = gmprt_k_park(mp, flags | (deadline ? GMP_PARK_DEADLINE : 0),
-				   deadline, &r);
+		err = gmprt_k_park(mp, flags, 0, &r);
 		mp->spinning = false;
 		if (err == -EINTR) {
 			flags = 0;
@@ -660,18 +635,8 @@ void gmprt_stopm(struct m *mp)
 			pthread_exit(NULL);
 		if (err)
 			gmprt_throw("GMP_IOC_PARK: %s", strerror(-err));
-		if (r.result == GMP_PARKED_TIMEOUT && surplus_take()) {
-			if (r.p != GMP_NONE)
-				gmprt_acquirep(mp, r.p);	/* mexit hands it off */
-			gmprt_mexit(mp, false);
-		}
-		if (r.p == GMP_NONE) {
-			if (r.result == GMP_PARKED_TIMEOUT) {
-				flags = 0;
-				continue;
-			}
+		if (r.p == GMP_NONE)
 			gmprt_throw("GMP_IOC_PARK returned without a P");
-		}
 		gmprt_acquirep(mp, r.p);
 		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
 		return;
