@@ -377,7 +377,7 @@ RUN_APPEND = $(if $(TESTS),gmp.tests=$(subst $(space),$(comma),$(strip $(TESTS))
 # script in selftests/host/ (see docs/testing.md).
 HOST_CHECKS := man abi docs boot install
 deps-host:
-	@qemu/deps.sh tools headers
+	@qemu/deps.sh tools headers $(if $(filter arm64,$(ARCH)),arm64)
 check-host: deps-host
 	@$(MAKE) --no-print-directory userlib
 	@echo "== make check-host: $(HOST_CHECKS)"
