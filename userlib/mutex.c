@@ -81,10 +81,13 @@ static bool cansemacquire(uint32_t *addr)
 }
 
 /* Take a unit, parking until there is one; @lifo: queue at the head. */
-static void semacquire(struct mutex *mu, bool lifo)
+/*
+ * @gp: the caller (a G, or a foreign thread's stand-in), from RT_ENTER_ANY:
+ * never from TLS here, which the compiler may read through a thread
+ * pointer it cached before the G moved threads (arm64 does).
+ */
+static void semacquire(struct mutex *mu, bool lifo, g_t *gp)
 {
-	struct m *mp = getm();
-	g_t *gp = mp && mp->curg ? mp->curg : gmprt_foreign_self();
 	struct semawaiter w = { .g = gp };
 
 	if (cansemacquire(&mu->sema))
@@ -120,7 +123,7 @@ static void semacquire(struct mutex *mu, bool lifo)
 }
 
 /* Add a unit and wake a waiter; with @handoff, give it the unit. */
-static void semrelease(struct mutex *mu, bool handoff)
+static void semrelease(struct mutex *mu, bool handoff, g_t *self)
 {
 	struct semawaiter *w;
 	bool ticket = false;
@@ -145,7 +148,7 @@ static void semrelease(struct mutex *mu, bool handoff)
 		w->ticket = ticket = true;
 	gp = w->g;
 	gmprt_goready(gp);
-	if (ticket && gmprt_in_g())
+	if (ticket && !self->foreign)
 		gmprt_yield();	/* let the new owner run now, on this P */
 }
 
@@ -173,9 +176,9 @@ static int ncpu(void)
  * park, maybe on another thread, and must not reuse a thread-local address
  * (getm()) computed before.
  */
-static __attribute__((noinline)) bool canspin(int iter)
+static __attribute__((noinline)) bool canspin(int iter, g_t *gp)
 {
-	struct m *mp = getm();
+	struct m *mp = gp->foreign ? NULL : gp->m;
 	struct p *pp;
 
 	/* A foreign thread (no P) just waits: it has no queue to look after. */
@@ -205,7 +208,7 @@ static inline bool state_cas(struct mutex *mu, int32_t *old, int32_t new)
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-static void lockslow(struct mutex *mu)
+static void lockslow(struct mutex *mu, g_t *gp)
 {
 	int64_t waitstart = 0;
 	bool starving = false, awoke = false, lifo;
@@ -215,7 +218,7 @@ static void lockslow(struct mutex *mu)
 	for (;;) {
 		/* Locked, normal mode: spin if it can help. */
 		if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) == MUTEX_LOCKED &&
-		    canspin(iter)) {
+		    canspin(iter, gp)) {
 			/* Tell unlock not to wake a waiter: we are awake. */
 			if (!awoke && !(old & MUTEX_WOKEN) &&
 			    (old >> MUTEX_WAITERSHIFT) &&
@@ -248,7 +251,7 @@ static void lockslow(struct mutex *mu)
 		lifo = waitstart != 0;
 		if (!waitstart)
 			waitstart = gmprt_now();
-		semacquire(mu, lifo);
+		semacquire(mu, lifo, gp);
 		starving = starving || gmprt_now() - waitstart > STARVATION_NS;
 		old = __atomic_load_n(&mu->state, __ATOMIC_SEQ_CST);
 		if (old & MUTEX_STARVING) {
@@ -269,7 +272,7 @@ static void lockslow(struct mutex *mu)
 	}
 }
 
-static void unlockslow(struct mutex *mu, int32_t new)
+static void unlockslow(struct mutex *mu, int32_t new, g_t *self)
 {
 	int32_t old;
 
@@ -277,7 +280,7 @@ static void unlockslow(struct mutex *mu, int32_t new)
 		gmprt_throw("sync: unlock of unlocked mutex");
 	if (new & MUTEX_STARVING) {
 		/* Hand it to the next waiter; it runs at once on this P. */
-		semrelease(mu, true);
+		semrelease(mu, true, self);
 		return;
 	}
 	old = new;
@@ -288,7 +291,7 @@ static void unlockslow(struct mutex *mu, int32_t new)
 			return;
 		new = (old - (1 << MUTEX_WAITERSHIFT)) | MUTEX_WOKEN;
 		if (state_cas(mu, &old, new)) {
-			semrelease(mu, false);
+			semrelease(mu, false, self);
 			return;
 		}
 	}
@@ -304,8 +307,7 @@ void gmprt_mutex_lock_slow(gmprt_mutex *mu)
 {
 	RT_ENTER_ANY(gp);	/* a foreign thread blocks itself (foreign.c) */
 
-	(void)gp;
-	lockslow(M(mu));
+	lockslow(M(mu), gp);
 }
 
 bool gmprt_mutex_trylock(gmprt_mutex *mu)
@@ -323,6 +325,5 @@ void gmprt_mutex_unlock_slow(gmprt_mutex *mu, int32_t new)
 {
 	RT_ENTER_ANY(gp);
 
-	(void)gp;
-	unlockslow(M(mu), new);
+	unlockslow(M(mu), new, gp);
 }
