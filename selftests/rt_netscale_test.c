@@ -21,47 +21,14 @@
 #include <fcntl.h>
 #include "kselftest_harness.h"
 #include "rt_util.h"
+#include "rt_net_util.h"
 
 RT_NPROCS_FIXTURE;
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
 
-static int listen_any(struct sockaddr_in *sa, int backlog)
-{
-	socklen_t l = sizeof(*sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)sa, sizeof(*sa)) ||
-	    listen(fd, backlog) || getsockname(fd, (struct sockaddr *)sa, &l))
-		return -1;
-	return fd;
-}
 
-/* Close with a reset: no TIME_WAIT left to use up the ports. */
-static void close_rst(int fd)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	gmprt_close(fd);
-}
-
-static int dial(const struct sockaddr_in *sa)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
-
-	if (fd < 0)
-		return -errno;
-	r = gmprt_connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	if (r) {
-		gmprt_close(fd);
-		return r;
-	}
-	return fd;
-}
 
 static long count_dir(const char *path)
 {
