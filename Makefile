@@ -326,6 +326,9 @@ dkms-uninstall:
 # The module for the VM kernel is built in a shadow tree of symlinks, so that
 # it never clashes with kmod/gmp.ko built for this machine's kernel.
 VM_BUILD := $(B)/vm-$(VM_KERNEL)
+# Packed next to gmp.ko by qemu/mkinitramfs.sh, loaded by the runner after
+# it: qemu/pnkey/gmp_pnkey.c says why (a QEMU TCG workaround).
+export PNKEY := $(abspath $(VM_BUILD)/pnkey/gmp_pnkey.ko)
 # The kernel's facts are read when its line runs (deps.sh may have just
 # fetched or built it: on an empty cache, make's parse-time view is empty).
 VM_KFACT = $$(cat $(GMP_CACHE)/kernels/$(VM_KERNEL)/$(1) 2>/dev/null)
@@ -344,6 +347,9 @@ vm-module:
 	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
 		ln -sfn $$f $(VM_BUILD)/kmod/; done
 	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(VM_BUILD) $(KBUILD_ARCH) modules
+	@mkdir -p $(VM_BUILD)/pnkey
+	@ln -sfn $(SRC)/qemu/pnkey/Kbuild $(SRC)/qemu/pnkey/gmp_pnkey.c $(VM_BUILD)/pnkey/
+	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(VM_BUILD)/pnkey $(KBUILD_ARCH) modules
 
 VM_TESTDIR := $(B)/selftests
 $(VM_TESTDIR)/list: FORCE

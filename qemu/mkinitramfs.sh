@@ -11,6 +11,7 @@
 #   BINARY      more programs for /bin (the demo, gmp-timeout); a directory
 #               becomes /NAME (bench: /bench), but one named root is merged
 #               into / (files at the paths an installed machine has them)
+# PNKEY: see below.
 # Every program must be static: the initramfs has no libc.
 # BUSYBOX: the busybox to use (default /bin/busybox, this machine's; the
 # Makefile passes the VM kernel's own for another CPU).
@@ -30,6 +31,11 @@ cp "${BUSYBOX:-/bin/busybox}" "$stage/bin/busybox"
 cp "$here/init" "$stage/init"
 cp "$here/runner" "$stage/bin/gmp-runner"
 cp "$module" "$stage/gmp.ko"
+# PNKEY: the VM's preempt-notifier key holder (qemu/pnkey/gmp_pnkey.c), if
+# built for this kernel; the runner loads it after gmp.ko.
+if [ -n "${PNKEY:-}" ] && [ -f "$PNKEY" ]; then
+	cp "$PNKEY" "$stage/gmp_pnkey.ko"
+fi
 if [ -f "$testdir/list" ]; then
 	list=$(cat "$testdir/list")
 else
