@@ -36,6 +36,25 @@ static const char *const gmp_stat_names[GMP_NR_STATS] = {
 	[GMP_STAT_SYSMON_ROUND] = "sysmonrounds",
 };
 
+/*
+ * The shared status word, named as Go names a G's status in scheddetail
+ * ("status=1(running)").  It is the user's to write: any other value is
+ * shown as it is, with "?".
+ */
+static const char *gmp_pstatus_name(u32 word)
+{
+	switch (word & GMP_P_STATUS_MASK) {
+	case GMP_P_IDLE:
+		return word ? "?" : "idle";
+	case GMP_P_RUNNING:
+		return word == GMP_P_RUNNING ? "running" : "?";
+	case GMP_P_SYSCALL:
+		return "syscall";
+	default:
+		return "?";
+	}
+}
+
 static const char *const gmp_pstate_names[] = {
 	[GMP_PS_IDLE] = "idle",
 	[GMP_PS_HELD] = "held",
@@ -229,8 +248,8 @@ static int gmp_trace(struct gmp_sched *s, struct gmp_out *o, bool detail)
 	for (i = 0; i < sn.nprocs; i++) {
 		struct gmp_psnap *ps = &sn.ps[i];
 
-		gmp_pr(o, "  P%d: status=%u schedtick=%u syscalltick=%u m=%d runqsize=%u runnext=%d preempt=%u state=%s cpu=%d\n",
-		       i, ps->status, ps->schedtick, ps->syscalltick, ps->m,
+		gmp_pr(o, "  P%d: status=%u(%s) schedtick=%u syscalltick=%u m=%d runqsize=%u runnext=%d preempt=%u state=%s cpu=%d\n",
+		       i, ps->status, gmp_pstatus_name(ps->status), ps->schedtick, ps->syscalltick, ps->m,
 		       ps->runqsize, ps->runnext, ps->preempt,
 		       gmp_pstate_names[ps->state], ps->cpu);
 	}

@@ -140,8 +140,9 @@ TEST_F(mmap, offsets_are_live)
 		char pat[128];
 
 		snprintf(pat, sizeof(pat),
-			 "P%d: status=%u schedtick=%u syscalltick=%u m=%d runqsize=%u ",
-			 i, i == p ? GMP_P_RUNNING : GMP_P_IDLE, 1000 + i,
+			 "P%d: status=%u(%s) schedtick=%u syscalltick=%u m=%d runqsize=%u ",
+			 i, i == p ? GMP_P_RUNNING : GMP_P_IDLE,
+			 i == p ? "running" : "idle", 1000 + i,
 			 2000 + i, i == p ? (int)self->m : -1, 10 + i);
 		EXPECT_NE(NULL, strstr(text, pat)) TH_LOG("%s\nwant %s", text, pat);
 	}

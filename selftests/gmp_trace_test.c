@@ -23,6 +23,26 @@ FIXTURE_VARIANT_ADD(trace, nprocs2) { .nprocs = 2 };
 FIXTURE_VARIANT_ADD(trace, nprocs4) { .nprocs = 4 };
 
 /*
+ * Both parked Ms' threads asleep as block detection sees them (state=sleep
+ * is written at their switch out, a moment after they joined the idle
+ * list): how many parked Ms the detail text shows asleep.
+ */
+static int parked_asleep(struct gmp_inst *g)
+{
+	char text[8192];
+	const char *at = text;
+	int n = 0;
+
+	if (gmp_schedtrace(g, text, sizeof(text), 1))
+		return -1;
+	while ((at = strstr(at, " parked=1 locked=0 spinning=0 note=0 state=sleep\n"))) {
+		n++;
+		at++;
+	}
+	return n;
+}
+
+/*
  * The known state: main's M holds P0 with 3 Gs on its ring and runnext set,
  * P n-1 (if not P0) has 2 Gs on its ring, two Ms are parked, nmspinning is
  * 1, the global queue holds 7 Gs.
@@ -37,6 +57,7 @@ FIXTURE_SETUP(trace)
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, gmp_parker_start(&self->pk[i], &self->g));
 	ASSERT_TRUE(GMP_WAIT_UNTIL(GMP_SCHED_U32(&self->g, nmidle) == 2));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(parked_asleep(&self->g) == 2));
 	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, 0, &p));
 	ASSERT_EQ(0, p);
 	for (i = 0; i < 3; i++)
@@ -109,8 +130,9 @@ static void check_detail(struct __test_metadata *_metadata, const char *text,
 	check_first_line(_metadata, text, n, 1);
 	for (i = 0; i < n; i++) {
 		snprintf(want, sizeof(want),
-			 "  P%d: status=%u schedtick=0 syscalltick=0 m=%d runqsize=%d runnext=%d preempt=",
+			 "  P%d: status=%u(%s) schedtick=0 syscalltick=0 m=%d runqsize=%d runnext=%d preempt=",
 			 i, i == 0 ? GMP_P_RUNNING : GMP_P_IDLE,
+			 i == 0 ? "running" : "idle",
 			 i == 0 ? (int)main_m : -1,
 			 i == 0 ? 3 : i == n - 1 ? 2 : 0, i == 0);
 		EXPECT_NE(NULL, strstr(text, want)) TH_LOG("want %s\n%s", want, text);
@@ -211,6 +233,26 @@ TEST_F(trace, schedtrace_truncates)
 		EXPECT_EQ(NULL, memchr(b, 0, t.len));
 		EXPECT_GE(len + 2, t.len);	/* the uptime may grow a digit */
 		free(b);
+	}
+}
+
+/* P0's status word, as its holder or a hostile user writes it: named. */
+TEST_F(trace, status_word_named)
+{
+	static const struct { uint32_t word; const char *want; } c[] = {
+		{ GMP_P_SYSCALL, "P0: status=2(syscall) " },
+		{ 0x202, "P0: status=514(syscall) " },	/* GMP_P_SYSCALL_M(1) */
+		{ 0x77, "P0: status=119(?) " },
+		{ 0x101, "P0: status=257(?) " },
+		{ GMP_P_RUNNING, "P0: status=1(running) " },
+	};
+	char text[16384];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		__atomic_store_n(gmp_p_status(&self->g, 0), c[i].word, __ATOMIC_SEQ_CST);
+		ASSERT_EQ(0, gmp_schedtrace(&self->g, text, sizeof(text), 1));
+		EXPECT_NE(NULL, strstr(text, c[i].want)) TH_LOG("want %s\n%s", c[i].want, text);
 	}
 }
 
