@@ -163,7 +163,7 @@ static inline bool empty(struct gmprt_chan *c)
 /* Operations on a NULL channel block forever, as in Go. */
 static __attribute__((noreturn)) void block_forever(void)
 {
-	gmprt_gopark(NULL, NULL);
+	gmprt_gopark(NULL, NULL, "chan (nil chan)");
 	gmprt_throw("a G blocked on a nil channel was woken");
 }
 
@@ -215,7 +215,7 @@ static int chansend(g_t *gp, struct gmprt_chan *c, const void *ep, bool block)
 	mysg = (struct sudog){ .g = gp, .elem = (void *)ep };
 	gp->param = NULL;
 	enqueue(&c->sendq, &mysg);
-	gmprt_gopark(chanparkcommit, c);
+	gmprt_gopark(chanparkcommit, c, "chan send");
 	/* Woken by a receiver (the value is taken) or by close. */
 	if (unlikely(gp->param != &mysg))
 		gmprt_throw("chansend: G waiting list is corrupted");
@@ -272,7 +272,7 @@ static int chanrecv(g_t *gp, struct gmprt_chan *c, void *ep, bool block)
 	mysg = (struct sudog){ .g = gp, .elem = ep };
 	gp->param = NULL;
 	enqueue(&c->recvq, &mysg);
-	gmprt_gopark(chanparkcommit, c);
+	gmprt_gopark(chanparkcommit, c, "chan receive");
 	/* Woken by a sender (the value is in *ep) or by close. */
 	if (unlikely(gp->param != &mysg))
 		gmprt_throw("chanrecv: G waiting list is corrupted");

@@ -419,6 +419,17 @@ GMPRT_API void gmprt_exitsyscall(void);
  * -errno. */
 GMPRT_API int gmprt_schedtrace(char *buf, size_t len, bool detail);
 
+/*
+ * gmprt_dump() - Go's goroutine dump: one line per live G on @fd,
+ * "goroutine ID [STATE(, N ms)]: m=M( lockedm=M)", where STATE is what a
+ * waiting G waits on ("chan receive", "IO wait"...) or runnable, running,
+ * syscall, and N how long it has waited (to 100 ms).  Read while the Gs
+ * run: a snapshot of each G, not of all at one instant.  Any thread.
+ * SIGQUIT (unless the program handles it) and a deadlock print it to
+ * stderr and exit 2.
+ */
+GMPRT_API void gmprt_dump(int fd);
+
 #ifdef __cplusplus
 }
 #endif

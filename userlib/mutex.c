@@ -115,7 +115,7 @@ static void semacquire(struct mutex *mu, bool lifo, g_t *gp)
 				mu->head = &w;
 			mu->tail = &w;
 		}
-		gmprt_gopark(gmprt_unlock_spin, &mu->lock);
+		gmprt_gopark(gmprt_unlock_spin, &mu->lock, "gmprt_mutex_lock");
 		if (w.ticket || cansemacquire(&mu->sema))
 			return;
 		lifo = true;	/* woken but overtaken: back at the head */

@@ -365,7 +365,7 @@ static int netpollblock(g_t *gp, struct pd *pd, int fd, int mode, int64_t deadli
 		gmprt_addtimer(gp, deadline, netpolldeadline);
 	}
 	__atomic_fetch_add(&sched.npollwait, 1, __ATOMIC_SEQ_CST);
-	gmprt_gopark(netpollcommit, gpp);
+	gmprt_gopark(netpollcommit, gpp, "IO wait");
 	__atomic_fetch_sub(&sched.npollwait, 1, __ATOMIC_SEQ_CST);
 	if (deadline)
 		gmprt_deltimer(gp);

@@ -896,6 +896,8 @@ g_t *gmprt_galloc(void)
 		free(gp);
 		gp = NULL;
 	}
+	if (gp)
+		gmprt_allgadd(gp);
 	return gp;
 }
 
@@ -952,6 +954,7 @@ static void park_m(g_t *gp)
 	bool (*unlockf)(g_t *, void *) = mp->parkfn;
 
 	mp->parkfn = NULL;
+	gp->waitsince = load_relaxed(&sched.coarsenow);
 	gp->status = G_WAITING;
 	if (unlockf && !unlockf(gp, mp->parkarg)) {
 		/* Not parking after all: run it again at once, same time slice. */
@@ -963,8 +966,9 @@ static void park_m(g_t *gp)
 /*
  * gmprt_gopark() - block the running G; @unlockf(g, @arg) runs on g0 once
  * the G is off its stack, and may veto the park by returning false.
+ * @reason, a string literal, is what the goroutine dump says it waits on.
  */
-void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg)
+void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg, const char *reason)
 {
 	struct m *mp = getm();
 
@@ -973,6 +977,7 @@ void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg)
 		gmprt_foreign_park(unlockf, arg);
 		return;
 	}
+	mp->curg->waitreason = reason;
 	mp->parkfn = unlockf;
 	mp->parkarg = arg;
 	gmprt_mcall(park_m);
@@ -982,7 +987,7 @@ void gmprt_park(bool (*unlockf)(gmprt_g *, void *), void *arg)
 {
 	RT_ENTER(gp, "gmprt_park");
 
-	gmprt_gopark(unlockf, arg);
+	gmprt_gopark(unlockf, arg, "gmprt_park");
 }
 
 /* gmprt_goready() - make @gp runnable: it runs next on this M's P. */
@@ -1198,21 +1203,30 @@ static bool quiescent(uint64_t *activity)
 /* The main thread waits for the main G, and watches for a deadlock. */
 static void waitmain(void)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = CHECKDEAD_NS };
+	int64_t sleep = CHECKDEAD_NS, checked = 0;
 	uint64_t before = 0, now;
 	bool suspect = false;
 
 	while (!load_acquire(&sched.maindone)) {
+		struct timespec ts = { .tv_sec = sleep / 1000000000,
+				       .tv_nsec = sleep % 1000000000 };
+
 		syscall(SYS_futex, &sched.maindone, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 		if (load_acquire(&sched.maindone))
 			break;
+		/* GMPRT_DEBUG's schedtrace may wake us sooner than checkdead's pace. */
+		sleep = gmprt_debug_tick(CHECKDEAD_NS);
+		if (load_relaxed(&sched.coarsenow) - checked < CHECKDEAD_NS * 9 / 10)
+			continue;
+		checked = load_relaxed(&sched.coarsenow);
 		if (!quiescent(&now)) {
 			suspect = false;
 			continue;
 		}
 		if (suspect && now == before && !gmprt_foreign_threads()) {
-			fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
+			fputs("fatal error: all goroutines are asleep - deadlock!\n\n", stderr);
 			fflush(stderr);
+			gmprt_dump(2);
 			_exit(2);
 		}
 		suspect = true;
@@ -1308,6 +1322,8 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 		return -EBUSY;
 	err = config_resolve(&c, cfg);
 	if (!err)
+		err = gmprt_debug_init();
+	if (!err)
 		err = gmprt_kernel_open(c.nprocs, c.flags);
 	if (err) {
 		/* Nothing started: the program may go on without gmp. */
@@ -1337,6 +1353,7 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	gp = calloc(1, sizeof(*gp));
 	if (!gp || gmprt_stackalloc(gp, sched.stack_size))
 		gmprt_throw("out of memory for the main G");
+	gmprt_allgadd(gp);
 	g_init(gp, mainentry, NULL);
 	gp->goid = newgoid(m0->p);
 	gp->status = G_RUNNABLE;
@@ -1353,7 +1370,9 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	else
 		fprintf(stderr, "gmprt: cannot start sysmon: no preemption, no handoffs\n");
 	store_release(&sched.started, 1);
+	gmprt_debug_start();
 
 	waitmain();
+	gmprt_debug_stop();
 	return sched.mainret;
 }

@@ -120,6 +120,10 @@ struct gmprt_g {
 	/* ---- foreign threads (foreign.c) ---- */
 	bool foreign;			/* a thread's stand-in: not a G at all */
 	uint32_t fwake;			/* its futex: 1 once readied */
+	/* ---- the goroutine dump (debug.c) ---- */
+	struct gmprt_g *alllink;	/* on sched.allg, for good */
+	const char *waitreason;		/* what it parked on (Go's waitReason) */
+	int64_t waitsince;		/* sched.coarsenow when it parked */
 };
 typedef struct gmprt_g g_t;
 
@@ -223,6 +227,12 @@ struct gmprt_sched {
 	uint32_t forked;		/* this is the child of a fork(): no runtime */
 	uint32_t npollwait;		/* Gs parked on an fd (netpoll.c) */
 	uint32_t nsignotify;		/* channels signals are sent to */
+	/* debug.c */
+	struct gmprt_g *allg;		/* every G ever made (Go's allgs), prepend only */
+	int64_t coarsenow;		/* CLOCK_MONOTONIC ns, kept by the main thread */
+	uint32_t dumpreq;		/* SIGQUIT came: the main thread dumps and exits */
+	int64_t schedtrace_ns;		/* GMPRT_DEBUG schedtrace period, 0: off */
+	bool scheddetail;		/* GMPRT_DEBUG scheddetail=1 */
 };
 
 extern struct gmprt_sched gmprt_sched;
@@ -340,7 +350,14 @@ void gmprt_runqput(struct p *pp, g_t *gp, bool next);
 g_t *gmprt_runqget(struct p *pp, bool *inherit);
 g_t *gmprt_runqsteal(struct p *pp, struct p *p2, bool stealnext);
 void gmprt_goready(g_t *gp);
-void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg);
+void gmprt_gopark(bool (*unlockf)(g_t *, void *), void *arg, const char *reason);
+
+/* debug.c */
+void gmprt_allgadd(g_t *gp);
+int gmprt_debug_init(void);
+void gmprt_debug_start(void);
+void gmprt_debug_stop(void);
+int64_t gmprt_debug_tick(int64_t max);
 void gmprt_wakep(void);
 void gmprt_acquirep(struct m *mp, int pid);
 void gmprt_stopm(struct m *mp);

@@ -214,7 +214,7 @@ int gmprt_selectgo(g_t *gp, struct gmprt_select_case *cases, int n, bool block,
 	if (!norder && block && !deadline) {
 		free(scratch);
 		for (;;)
-			gmprt_gopark(NULL, NULL);	/* Go's select {} */
+			gmprt_gopark(NULL, NULL, "select (no cases)");	/* Go's select {} */
 	}
 
 	/* Pass 1: something ready, in poll order. */
@@ -278,7 +278,7 @@ int gmprt_selectgo(g_t *gp, struct gmprt_select_case *cases, int n, bool block,
 	gp->param = NULL;
 	sp = (struct selpark){ .cases = cases, .lockorder = lockorder, .n = norder,
 			       .deadline = deadline };
-	gmprt_gopark(selparkcommit, &sp);
+	gmprt_gopark(selparkcommit, &sp, "select");
 
 	/* Pass 3: claimed by one case (param) or by the timer (param NULL). */
 	if (deadline)

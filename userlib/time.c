@@ -307,5 +307,5 @@ void gmprt_sleep(int64_t ns)
 		return;
 	}
 	gp->timer.when = gmprt_now() + ns;
-	gmprt_gopark(sleep_arm, NULL);
+	gmprt_gopark(sleep_arm, NULL, "sleep");
 }

@@ -68,5 +68,5 @@ void gmprt_wg_wait(gmprt_waitgroup *w)
 	}
 	gp->waitnext = wg->waiters;
 	wg->waiters = gp;
-	gmprt_gopark(gmprt_unlock_spin, &wg->lock);
+	gmprt_gopark(gmprt_unlock_spin, &wg->lock, "gmprt_wg_wait");
 }
