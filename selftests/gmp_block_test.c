@@ -355,7 +355,14 @@ TEST_F(block, park_is_not_a_block)
 
 	ASSERT_EQ(0, gmp_parker_start(&pk, &self->g));
 	ASSERT_TRUE(GMP_WAIT_UNTIL(GMP_SCHED_U32(&self->g, nmidle) == 1));
-	EXPECT_STREQ("sleep", mstate(&self->g, pk.m, text, sizeof(text)));
+	/*
+	 * Its state is written when its thread switches out, a moment after
+	 * it joined the idle list: wait for that, then it must be a sleep
+	 * (never blocked: no grace timer, no count).
+	 */
+	EXPECT_TRUE(GMP_WAIT_UNTIL(!strcmp("sleep", mstate(&self->g, pk.m, text,
+							   sizeof(text)))))
+		TH_LOG("state %s", mstate(&self->g, pk.m, text, sizeof(text)));
 	EXPECT_EQ(before, kstat(&self->g, "block"));
 	EXPECT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_TARGET, 0, pk.m, NULL));
 	gmp_parker_join(&pk);
