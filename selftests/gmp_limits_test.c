@@ -18,37 +18,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "cg_util.h"
 #include "gmp_util.h"
 #include "kselftest_harness.h"
 #include "gmprt.h"
 
 #define NOBODY		65534
-#define CGROOT		"/sys/fs/cgroup"
-
-static long read_long_at(const char *path)
-{
-	char buf[64] = { 0 };
-	int fd = open(path, O_RDONLY);
-	long v = -1;
-
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) > 0)
-			v = strtol(buf, NULL, 10);
-		close(fd);
-	}
-	return v;
-}
-
-static int write_str(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -errno;
-	close(fd);
-	return ret;
-}
 
 static int param_set(const char *name, long v)
 {
@@ -65,61 +40,6 @@ static long param_get(const char *name)
 
 	snprintf(path, sizeof(path), "/sys/module/gmp/parameters/%s", name);
 	return read_long_at(path);
-}
-
-/* A cgroup of ours, with the controllers the tests need. */
-struct cg {
-	char dir[128];
-};
-
-static int cg_make(struct cg *c, const char *name)
-{
-	char path[192];
-
-	/* The root's controllers, for its children; harmless if already on. */
-	write_str(CGROOT "/cgroup.subtree_control", "+pids +memory +cpu +cpuset");
-	snprintf(c->dir, sizeof(c->dir), CGROOT "/%s-%d", name, getpid());
-	if (mkdir(c->dir, 0755) && errno != EEXIST)
-		return -errno;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", c->dir);
-	return access(path, W_OK) ? -errno : 0;
-}
-
-static int cg_set(struct cg *c, const char *file, const char *v)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", c->dir, file);
-	return write_str(path, v);
-}
-
-static long cg_get(struct cg *c, const char *file)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", c->dir, file);
-	return read_long_at(path);
-}
-
-/* The value of "key N" in a cgroup's flat keyed file (cgroup.events). */
-static long cg_key(struct cg *c, const char *file, const char *key)
-{
-	char path[192], buf[512] = { 0 }, *at;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", c->dir, file);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
-		return -1;
-	close(fd);
-	at = strstr(buf, key);
-	return at ? strtol(at + strlen(key), NULL, 10) : -1;
-}
-
-static void cg_remove(struct cg *c)
-{
-	if (c->dir[0])
-		rmdir(c->dir);
 }
 
 /* In a child: join @c (may be NULL), become nobody, run @fn; its status. */
