@@ -87,12 +87,18 @@ struct gmp_m_slot {
  *   HELD     -> RESERVED  handoff of a held P when no M is idle
  *   RESERVED -> HELD      a new M registers with GMP_REGISTER_CLAIM
  *   RESERVED -> IDLE      the new M could not be made: release
+ *   IDLE     -> STOPPED   a resize took P out of force (procresize.c)
+ *   HELD, RESERVED -> STOPPED   for a P out of force: instead of -> IDLE
+ *   STOPPED  -> IDLE      a resize brought it back
+ * A P is "retiring" while it is out of force (id >= nprocs) but not yet
+ * STOPPED: an M holds it or will claim it.
  * The status word in the shared page mirrors this but is never trusted.
  */
 enum gmp_pstate {
 	GMP_PS_IDLE,
 	GMP_PS_HELD,
 	GMP_PS_RESERVED,
+	GMP_PS_STOPPED,
 };
 
 /*
@@ -223,10 +229,18 @@ struct gmp_sched {
 	bool dead;			/* shut down: every call gets -ESHUTDOWN */
 	u32 flags;			/* GMP_SETUP_* */
 	u64 grace_ns;			/* block detection's grace period */
+	/*
+	 * Ps in force (Go's gomaxprocs; sched->lock); Ps made, never fewer
+	 * (changed under mlock and sched->lock, read locklessly with
+	 * READ_ONCE: allp[i] for i < nallp never changes once set); slots
+	 * in allp (GMP_MAX_PROCS with GMP_SETUP_RESIZE, else nprocs).
+	 */
 	int nprocs;
+	int nallp;
+	int maxprocs;
 	u64 start_ns;
 
-	struct gmp_p *allp;
+	struct gmp_p **allp;
 	struct list_head pidle;
 	int npidle;
 	struct list_head midle;
@@ -290,13 +304,19 @@ struct gmp_m *gmp_m_self(struct gmp_sched *s, u32 id);
 void gmp_reap_dead(struct gmp_sched *s);
 bool gmp_m_dead(struct gmp_m *m);
 u64 gmp_now(void);
+struct page *gmp_page_alloc(int node);
+int gmp_opener_cpus(int *cpus, int n);
+int gmp_default_nprocs(void);
 
 /* park.c: Ps and Ms handed over, parked and woken */
 void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p);
+struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p);
 struct gmp_p *__gmp_pidleget(struct gmp_sched *s);
 void __gmp_hold(struct gmp_sched *s, struct gmp_p *p, struct gmp_m *m);
 void __gmp_m_setp(struct gmp_m *m, struct gmp_p *p);
 void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq);
+void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
+		  struct gmp_wakeq *wq);
 void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq);
 void __gmp_wake_all(struct gmp_sched *s, int err);
 void gmp_wake_all_flush(struct gmp_sched *s);
@@ -339,6 +359,17 @@ void gmp_user_unlock_pages(struct gmp_sched *s);
 int gmp_user_init(void);
 void gmp_user_exit(void);
 
+/* procresize.c: Ps made, stopped and brought back (Go's procresize) */
+int gmp_procs_make(struct gmp_sched *s, int n);
+void gmp_procs_free(struct gmp_sched *s);
+void __gmp_pstop(struct gmp_sched *s, struct gmp_p *p);
+int gmp_procresize(struct gmp_sched *s, struct gmp_procresize *a);
+
+/* cpulimit.c: the default nprocs's cap, the cgroup CPU bandwidth limit */
+void gmp_cpulimit_init(void);
+void gmp_cpulimit_exit(void);
+unsigned int gmp_cpu_limit(void);
+
 /* trace.c: schedtrace, debugfs */
 int gmp_schedtrace(struct gmp_sched *s, struct gmp_trace *a);
 void gmp_debugfs_add(struct gmp_sched *s);
@@ -346,11 +377,19 @@ void gmp_debugfs_remove(struct gmp_sched *s);
 int gmp_debugfs_init(void);
 void gmp_debugfs_exit(void);
 
+/* P @id, if it was made (in force or not); NULL if out of range. */
 static inline struct gmp_p *gmp_p_get(struct gmp_sched *s, int id)
 {
-	if (id < 0 || id >= s->nprocs)
+	/* Pairs with the release in gmp_procs_make(): allp[id] is set. */
+	if (id < 0 || id >= smp_load_acquire(&s->nallp))
 		return NULL;
-	return &s->allp[id];
+	return s->allp[id];
+}
+
+/* Out of force since a resize: never idled, stopped instead. */
+static inline bool gmp_p_retiring(struct gmp_sched *s, struct gmp_p *p)
+{
+	return p->id >= s->nprocs;
 }
 
 static inline void gmp_stat(struct gmp_sched *s, enum gmp_stat st)

@@ -201,7 +201,7 @@ static long gmp_ioc_proc(struct gmp_sched *s, void __user *up, bool acquire)
 		return -EFAULT;
 	if (a.resv || (a.flags & ~(acquire ? GMP_ACQUIRE_FLAGS : 0)))
 		return -EINVAL;
-	if (a.p != GMP_NONE && (a.p < 0 || a.p >= s->nprocs))
+	if (a.p != GMP_NONE && (a.p < 0 || a.p >= READ_ONCE(s->nallp)))
 		return -EINVAL;
 	m = gmp_m_self(s, a.m);
 	if (IS_ERR(m))
@@ -279,6 +279,22 @@ static long gmp_ioc_sysmon(struct gmp_sched *s, void __user *up)
 	return gmp_sysmon(s);
 }
 
+static long gmp_ioc_procresize(struct gmp_sched *s, void __user *up)
+{
+	struct gmp_procresize a;
+	int ret;
+
+	if (copy_from_user(&a, up, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~GMP_RESIZE_FLAGS) || a.dflt || a.resv)
+		return -EINVAL;
+	ret = gmp_procresize(s, &a);
+	if (ret)
+		return ret;
+	/* The resize is done even if this copy fails. */
+	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
 static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct gmp_sched *s = file->private_data;
@@ -297,6 +313,7 @@ static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case GMP_IOC_NEWM_WAIT:
 	case GMP_IOC_SCHEDTRACE:
 	case GMP_IOC_SYSMON:
+	case GMP_IOC_PROCRESIZE:
 		break;
 	default:
 		return -ENOTTY;
@@ -332,6 +349,8 @@ static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gmp_ioc_newm(s, up);
 	case GMP_IOC_SYSMON:
 		return gmp_ioc_sysmon(s, up);
+	case GMP_IOC_PROCRESIZE:
+		return gmp_ioc_procresize(s, up);
 	default:
 		return gmp_ioc_trace(s, up);
 	}
@@ -397,11 +416,13 @@ static int __init gmp_init(void)
 		return ret;
 	gmp_user_init();
 	gmp_block_init();
+	gmp_cpulimit_init();
 	gmp_misc.mode = dev_mode;
 	gmp_debugfs_init();
 	ret = misc_register(&gmp_misc);
 	if (ret) {	/* else the next load finds gmp/ in its way */
 		gmp_debugfs_exit();
+		gmp_cpulimit_exit();
 		gmp_block_exit();
 		gmp_user_exit();
 		gmp_sched_exit();
@@ -414,6 +435,7 @@ static void __exit gmp_exit(void)
 {
 	misc_deregister(&gmp_misc);
 	gmp_debugfs_exit();
+	gmp_cpulimit_exit();
 	gmp_block_exit();
 	gmp_user_exit();
 	gmp_sched_exit();

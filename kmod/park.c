@@ -180,12 +180,17 @@ bool __gmp_runq_empty(struct gmp_p *p)
  * @s: the instance
  * @p: a P that nobody holds any more
  *
+ * A P out of force (a resize shrank the instance) stops instead.
  * Called with sched->lock held.
  */
 void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p)
 	__must_hold(&s->lock)
 {
 	lockdep_assert_held(&s->lock);
+	if (gmp_p_retiring(s, p)) {
+		__gmp_pstop(s, p);
+		return;
+	}
 	p->state = GMP_PS_IDLE;
 	p->m = NULL;
 	WRITE_ONCE(p->kp->m, GMP_NONE);
@@ -196,7 +201,7 @@ void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p)
 }
 
 /* Take P @p off the idle list, if it is idle.  Called with sched->lock held. */
-static struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
+struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
 	__must_hold(&s->lock)
 {
 	if (p->state != GMP_PS_IDLE)
@@ -324,8 +329,8 @@ static void __gmp_note(struct gmp_sched *s, struct gmp_m *m, struct gmp_p *p,
  * GMP_IOC_NEWM_WAIT makes a new M for it.  A spinning start without an idle
  * M is not worth a new thread: P goes idle.
  */
-static void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
-			 struct gmp_wakeq *wq)
+void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
+		  struct gmp_wakeq *wq)
 {
 	struct gmp_m *m = __gmp_mget(s);
 
@@ -346,6 +351,32 @@ static void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
 	__gmp_pidleput(s, p);
 }
 
+/*
+ * handoffp of a P out of force.  Gs on its ring need an M, which takes
+ * them to the global queue and releases the P (procresize.c); without Gs
+ * it stops.  Its timers stay on it, for an M to adopt: an M is started on
+ * an idle P for them, as for a pending timer below, and for the global
+ * queue's Gs, which were this P's to serve too.
+ */
+static void __gmp_handoff_retiring(struct gmp_sched *s, struct gmp_p *p,
+				   struct gmp_wakeq *wq)
+{
+	struct gmp_p *q;
+	bool timer;
+
+	if (!__gmp_runq_empty(p)) {
+		__gmp_startm(s, p, false, wq);
+		return;
+	}
+	timer = READ_ONCE(p->kp->timer0when);
+	__gmp_pstop(s, p);
+	if (!timer && !s->gq_size)
+		return;
+	q = __gmp_pidleget(s);
+	if (q)
+		__gmp_startm(s, q, false, wq);
+}
+
 /**
  * __gmp_handoffp() - find an M for a P nobody holds (Go's handoffp).
  * @s: the instance
@@ -364,6 +395,10 @@ void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq)
 	lockdep_assert_held(&s->lock);
 	if (s->dead) {
 		__gmp_pidleput(s, p);
+		return;
+	}
+	if (gmp_p_retiring(s, p)) {
+		__gmp_handoff_retiring(s, p, wq);
 		return;
 	}
 	/*
@@ -542,8 +577,9 @@ static u64 __gmp_timers_min(struct gmp_sched *s)
 	u64 min = 0;
 	int i;
 
-	for (i = 0; i < s->nprocs; i++) {
-		u64 w = READ_ONCE(s->allp[i].kp->timer0when);
+	/* Stopped Ps too: their timers wait for an M to adopt them. */
+	for (i = 0; i < s->nallp; i++) {
+		u64 w = READ_ONCE(s->allp[i]->kp->timer0when);
 
 		if (w && (!min || w < min))
 			min = w;
@@ -687,8 +723,8 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 		timers = 0;
 	}
 	if (spinning) {
-		for (i = 0; i < s->nprocs; i++) {
-			if (__gmp_runq_empty(&s->allp[i]))
+		for (i = 0; i < s->nallp; i++) {
+			if (__gmp_runq_empty(s->allp[i]))
 				continue;
 			__gmp_acquire_any(s, m, a);
 			if (m->p) {

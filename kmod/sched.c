@@ -82,7 +82,7 @@ struct gmp_sched *gmp_sched_alloc(void)
 	return s;
 }
 
-static struct page *gmp_page_alloc(int node)
+struct page *gmp_page_alloc(int node)
 {
 	return alloc_pages_node(node, GFP_KERNEL_ACCOUNT | __GFP_ZERO, 0);
 }
@@ -97,7 +97,7 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	prm->features = GMP_FEAT_PARK_DEADLINE | GMP_FEAT_SYSMON |
 			GMP_FEAT_NEWM | GMP_FEAT_TRACE | GMP_FEAT_TIMERS |
 			GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | GMP_FEAT_CPUS |
-			GMP_FEAT_LOCKED;
+			GMP_FEAT_LOCKED | GMP_FEAT_RESIZE;
 	prm->instance = s->id;
 	prm->runq_size = GMP_RUNQ_SIZE;
 	prm->max_m = GMP_MAX_M;
@@ -114,7 +114,7 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	po->nmspinning = offsetof(struct gmp_procs_hdr, nmspinning);
 	po->p0 = PAGE_SIZE;
 	po->p_stride = PAGE_SIZE;
-	po->size = (1 + s->nprocs) * PAGE_SIZE;
+	po->size = (1 + s->maxprocs) * PAGE_SIZE;
 	po->status = offsetof(struct gmp_p_page, status);
 	po->m = offsetof(struct gmp_p_page, m);
 	po->schedtick = offsetof(struct gmp_p_page, schedtick);
@@ -133,24 +133,11 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	mo->size = GMP_MS_PAGES * PAGE_SIZE;
 }
 
-static void gmp_free_procs(struct gmp_p *allp, int n)
-{
-	int i;
-
-	if (!allp)
-		return;
-	for (i = 0; i < n; i++)
-		if (allp[i].page)
-			put_page(allp[i].page);
-	kfree(allp);
-}
-
 static void gmp_free_pages(struct gmp_sched *s)
 {
 	int i;
 
-	gmp_free_procs(s->allp, s->nprocs);
-	s->allp = NULL;
+	gmp_procs_free(s);
 	if (s->hdr_page)
 		put_page(s->hdr_page);
 	if (s->sched_page)
@@ -169,7 +156,7 @@ static void gmp_free_pages(struct gmp_sched *s)
  * order, round robin.  @cpus gets n entries.  Return: how many CPUs the
  * opener may use (at least 1).
  */
-static int gmp_opener_cpus(int *cpus, int n)
+int gmp_opener_cpus(int *cpus, int n)
 {
 	cpumask_var_t mask;
 	int i, k, cpu, w;
@@ -195,11 +182,30 @@ static int gmp_opener_cpus(int *cpus, int n)
 }
 
 /**
+ * gmp_default_nprocs() - the Ps an instance gets by default, for the caller.
+ *
+ * One per CPU of its mask, capped by the CPU bandwidth limit of its cgroup
+ * and every ancestor (cpulimit.c), at most GMP_MAX_PROCS.
+ *
+ * Return: at least 1; -ENOMEM.
+ */
+int gmp_default_nprocs(void)
+{
+	int n = gmp_opener_cpus(NULL, 0);
+
+	if (n < 0)
+		return n;
+	n = min_t(unsigned int, n, gmp_cpu_limit());
+	return min(n, GMP_MAX_PROCS);
+}
+
+/**
  * gmp_sched_setup() - GMP_IOC_SETUP: make the Ps and the shared pages.
  * @s: the instance
  * @prm: the caller's parameters (validated); the out fields are filled
  *
- * One P per CPU the opener may run on unless @prm->nprocs says otherwise;
+ * One P per CPU the opener may run on, capped by its cgroup's CPU bandwidth
+ * limit (cpulimit.c), unless @prm->nprocs says otherwise;
  * P i names the i-th of those CPUs (round robin) and its page is allocated
  * on that CPU's node.  Every P starts idle; the caller registers and
  * acquires one (Go's M0 takes P0).
@@ -209,12 +215,10 @@ static int gmp_opener_cpus(int *cpus, int n)
  */
 int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 {
-	int i, n = prm->nprocs, *cpus = NULL;
-	struct gmp_p *allp = NULL;
-	int ret = -ENOMEM;
+	int i, n = prm->nprocs, ret;
 
 	if (!n) {
-		n = gmp_opener_cpus(NULL, 0);
+		n = gmp_default_nprocs();
 		if (n < 0)
 			return n;
 	}
@@ -228,48 +232,35 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 		ret = -ESHUTDOWN;
 		goto out;
 	}
-	cpus = kcalloc(n, sizeof(*cpus), GFP_KERNEL);
-	if (!cpus || gmp_opener_cpus(cpus, n) < 0)
-		goto out;
-	ret = gmp_user_lock_pages(s, 2 + n);
+	ret = gmp_user_lock_pages(s, 2);
 	if (ret)
 		goto out;
 	ret = -ENOMEM;
+	s->maxprocs = (prm->flags & GMP_SETUP_RESIZE) ? GMP_MAX_PROCS : n;
 	s->sched_page = gmp_page_alloc(NUMA_NO_NODE);
 	s->hdr_page = gmp_page_alloc(NUMA_NO_NODE);
-	allp = kcalloc(n, sizeof(*allp), GFP_KERNEL_ACCOUNT);
+	s->allp = kcalloc(s->maxprocs, sizeof(*s->allp), GFP_KERNEL_ACCOUNT);
 	s->gq_buf = kcalloc(GMP_RUNQ_SIZE / 2, sizeof(u64), GFP_KERNEL_ACCOUNT);
-	if (!s->sched_page || !s->hdr_page || !allp || !s->gq_buf)
+	if (!s->sched_page || !s->hdr_page || !s->allp || !s->gq_buf)
 		goto fail;
 	s->ks = page_address(s->sched_page);
 	s->kh = page_address(s->hdr_page);
-	for (i = 0; i < n; i++) {
-		struct gmp_p *p = &allp[i];
-
-		p->id = i;
-		p->cpu = cpus[i];
-		INIT_LIST_HEAD(&p->idle);
-		INIT_LIST_HEAD(&p->newm);
-		p->page = gmp_page_alloc(cpu_to_node(p->cpu));
-		if (!p->page)
-			goto fail;
-		p->kp = page_address(p->page);
-		p->kp->cpu = p->cpu;
-	}
 	s->flags = prm->flags;
+	ret = gmp_procs_make(s, n);
+	if (ret)
+		goto fail;
 	s->grace_ns = (u64)READ_ONCE(gmp_block_grace_us) * NSEC_PER_USEC;
 	s->start_ns = gmp_now();
 
 	/*
-	 * The Ps appear all at once under the lock: a close() racing with us
-	 * (gmp_sched_shutdown()) sees either none or all of them.
+	 * The Ps go idle all at once under the lock.  A close() racing with
+	 * us (gmp_sched_shutdown()) waits for mlock: it sees all of them.
 	 */
 	spin_lock(&s->lock);
-	s->allp = allp;
 	s->nprocs = n;
 	/* Idle list is LIFO: push in reverse so that P0 comes out first. */
 	for (i = n - 1; i >= 0; i--)
-		__gmp_pidleput(s, &s->allp[i]);
+		__gmp_pidleput(s, s->allp[i]);
 	WRITE_ONCE(s->ks->gomaxprocs, n);
 	spin_unlock(&s->lock);
 
@@ -277,19 +268,18 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	gmp_fill_offsets(s, prm);
 	/* Publish: every other call may now use the Ps and pages. */
 	smp_store_release(&s->ready, true);
-	kfree(cpus);
 	mutex_unlock(&s->mlock);
 	return 0;
 fail:
-	gmp_free_procs(allp, n);
 	gmp_free_pages(s);
 	gmp_user_unlock_pages(s);
 	kfree(s->gq_buf);
 	s->gq_buf = NULL;
 	s->ks = NULL;
 	s->kh = NULL;
+	s->flags = 0;
+	s->maxprocs = 0;
 out:
-	kfree(cpus);
 	mutex_unlock(&s->mlock);
 	return ret;
 }
@@ -317,8 +307,8 @@ void gmp_sched_shutdown(struct gmp_sched *s)
 		return;
 	}
 	WRITE_ONCE(s->dead, true);
-	for (i = 0; i < s->nprocs; i++)
-		WRITE_ONCE(s->allp[i].kp->status, GMP_P_DEAD);
+	for (i = 0; i < s->nallp; i++)
+		WRITE_ONCE(s->allp[i]->kp->status, GMP_P_DEAD);
 	__gmp_wake_all(s, -ESHUTDOWN);
 	spin_unlock(&s->lock);
 	/* Under mlock no M is freed: wake outside sched->lock (10000 of them). */
@@ -424,6 +414,33 @@ static const struct vm_operations_struct gmp_ms_vm_ops = {
 	.fault = gmp_ms_fault,
 };
 
+/*
+ * The procs region: the nmspinning page, then one page per P made.  A P
+ * not made yet (GMP_SETUP_RESIZE reserves the range for GMP_MAX_PROCS) has
+ * no page: SIGBUS, as beyond the end of a file.
+ */
+static vm_fault_t gmp_procs_fault(struct vm_fault *vmf)
+{
+	struct gmp_sched *s = vmf->vma->vm_file->private_data;
+	pgoff_t i = vmf->pgoff - (GMP_OFF_PROCS >> PAGE_SHIFT);
+	struct page *page = s->hdr_page;
+
+	if (i) {
+		struct gmp_p *p = i <= GMP_MAX_PROCS ? gmp_p_get(s, i - 1) : NULL;
+
+		if (!p)
+			return VM_FAULT_SIGBUS;
+		page = p->page;
+	}
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct gmp_procs_vm_ops = {
+	.fault = gmp_procs_fault,
+};
+
 /**
  * gmp_sched_mmap() - map one of the three shared regions.
  * @s: the instance
@@ -442,7 +459,6 @@ int gmp_sched_mmap(struct gmp_sched *s, struct vm_area_struct *vma)
 	unsigned long off = vma->vm_pgoff << PAGE_SHIFT;
 	unsigned long size = vma->vm_end - vma->vm_start;
 	unsigned long clear = VM_MAYEXEC;
-	int i, ret;
 
 	/*
 	 * MAP_SHARED, not MAP_PRIVATE.  VM_MAYSHARE, not VM_SHARED: the kernel
@@ -460,7 +476,7 @@ int gmp_sched_mmap(struct gmp_sched *s, struct vm_area_struct *vma)
 			return -EPERM;
 		clear |= VM_MAYWRITE;
 	} else if (off == GMP_OFF_PROCS) {
-		if (size != (1 + s->nprocs) * PAGE_SIZE)
+		if (size != (1 + s->maxprocs) * PAGE_SIZE)
 			return -EINVAL;
 	} else if (off == GMP_OFF_MS) {
 		if (size != GMP_MS_PAGES * PAGE_SIZE)
@@ -471,15 +487,8 @@ int gmp_sched_mmap(struct gmp_sched *s, struct vm_area_struct *vma)
 	gmp_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY, clear);
 	if (off == GMP_OFF_SCHED)
 		return vm_insert_page(vma, vma->vm_start, s->sched_page);
-	if (off == GMP_OFF_MS) {
-		vma->vm_ops = &gmp_ms_vm_ops;
-		return 0;
-	}
-	ret = vm_insert_page(vma, vma->vm_start, s->hdr_page);
-	for (i = 0; !ret && i < s->nprocs; i++)
-		ret = vm_insert_page(vma, vma->vm_start + (1 + i) * PAGE_SIZE,
-				     s->allp[i].page);
-	return ret;
+	vma->vm_ops = off == GMP_OFF_MS ? &gmp_ms_vm_ops : &gmp_procs_vm_ops;
+	return 0;
 }
 
 /**

@@ -140,8 +140,8 @@ static bool __gmp_holder_runs(struct gmp_sched *s)
 {
 	int i;
 
-	for (i = 0; i < s->nprocs; i++) {
-		struct gmp_p *p = &s->allp[i];
+	for (i = 0; i < s->nallp; i++) {
+		struct gmp_p *p = s->allp[i];
 
 		if (p->state == GMP_PS_HELD &&
 		    atomic_read(&p->m->mstate) == GMP_MS_RUNNING)
@@ -162,8 +162,8 @@ static struct gmp_round gmp_retake(struct gmp_sched *s, bool *wait)
 	gmp_stat(s, GMP_STAT_SYSMON_ROUND);
 	spin_lock(&s->lock);
 	WRITE_ONCE(s->sysmon_wait, false);
-	for (i = 0; i < s->nprocs; i++) {
-		struct gmp_p *p = &s->allp[i];
+	for (i = 0; i < s->nallp; i++) {
+		struct gmp_p *p = s->allp[i];
 
 		__gmp_retake_p(s, p, now, &r, &wq);
 		if (p->state == GMP_PS_HELD &&

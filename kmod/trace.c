@@ -50,6 +50,10 @@ static const char *gmp_pstatus_name(u32 word)
 		return word == GMP_P_RUNNING ? "running" : "?";
 	case GMP_P_SYSCALL:
 		return "syscall";
+	case GMP_P_STOP:
+		return word == GMP_P_STOP ? "stop" : "?";
+	case GMP_P_DEAD:
+		return word == GMP_P_DEAD ? "dead" : "?";
 	default:
 		return "?";
 	}
@@ -59,6 +63,7 @@ static const char *const gmp_pstate_names[] = {
 	[GMP_PS_IDLE] = "idle",
 	[GMP_PS_HELD] = "held",
 	[GMP_PS_RESERVED] = "reserved",
+	[GMP_PS_STOPPED] = "stopped",
 };
 
 static const char *const gmp_mstate_names[] = {
@@ -119,7 +124,7 @@ struct gmp_msnap {
 
 struct gmp_snap {
 	u64 ms;
-	int nprocs, npidle, mcount, nmidle, newm_waiters;
+	int nprocs, nallp, npidle, mcount, nmidle, newm_waiters;
 	u32 nmspinning, gq_size, nmsys;
 	bool sysmon_wait, sysmon_running, dead;
 	int nm;
@@ -132,8 +137,8 @@ static void __gmp_snap_ps(struct gmp_sched *s, struct gmp_snap *sn)
 {
 	int i;
 
-	for (i = 0; i < s->nprocs; i++) {
-		struct gmp_p *p = &s->allp[i];
+	for (i = 0; i < s->nallp; i++) {
+		struct gmp_p *p = s->allp[i];
 		struct gmp_p_page *kp = p->kp;
 		struct gmp_psnap *ps = &sn->ps[i];
 
@@ -181,9 +186,9 @@ static int gmp_snap(struct gmp_sched *s, struct gmp_snap *sn, bool detail)
 	int i;
 
 	memset(sn, 0, sizeof(*sn));
-	/* mlock: no M comes or goes, so mcount sizes the copy. */
+	/* mlock: no M comes or goes and no P is made: they size the copy. */
 	mutex_lock(&s->mlock);
-	sn->ps = kvcalloc(max(s->nprocs, 1), sizeof(*sn->ps), GFP_KERNEL_ACCOUNT);
+	sn->ps = kvcalloc(max(s->nallp, 1), sizeof(*sn->ps), GFP_KERNEL_ACCOUNT);
 	if (detail) {
 		sn->nm = s->mcount;
 		sn->mss = kvcalloc(max(sn->nm, 1), sizeof(*sn->mss),
@@ -198,6 +203,7 @@ static int gmp_snap(struct gmp_sched *s, struct gmp_snap *sn, bool detail)
 	spin_lock(&s->lock);
 	sn->ms = div_u64(gmp_now() - s->start_ns, NSEC_PER_MSEC);
 	sn->nprocs = s->nprocs;
+	sn->nallp = s->nallp;
 	sn->npidle = s->npidle;
 	sn->mcount = s->mcount;
 	sn->nmidle = s->nmidle;
@@ -245,7 +251,8 @@ static int gmp_trace(struct gmp_sched *s, struct gmp_out *o, bool detail)
 	gmp_pr(o, " syscallprocs=%u sysmon=%d sysmonwait=%d newmwaiters=%d dead=%d\n",
 	       sn.nmsys, sn.sysmon_running, sn.sysmon_wait, sn.newm_waiters,
 	       sn.dead);
-	for (i = 0; i < sn.nprocs; i++) {
+	/* Every P made: those a resize stopped show state=stopped. */
+	for (i = 0; i < sn.nallp; i++) {
 		struct gmp_psnap *ps = &sn.ps[i];
 
 		gmp_pr(o, "  P%d: status=%u(%s) schedtick=%u syscalltick=%u m=%d runqsize=%u runnext=%d preempt=%u state=%s cpu=%d\n",

@@ -71,7 +71,7 @@
 #define FZ_FD0		600	/* instance k lives at fd FZ_FD0 + k */
 #define FZ_EXECFD0	700	/* ... and, in an exec'd child, at FZ_EXECFD0 + k */
 #define FZ_TRACE_BUF	(1 << 20)
-#define FZ_NCMD		13	/* the 12 ioctls, and a wrong command */
+#define FZ_NCMD		14	/* the 13 ioctls, and a wrong command */
 #define FZ_NERR		134	/* errno values counted (< 134) */
 #define KTIME_MAX_NS	0x7fffffffffffffffULL
 
@@ -95,17 +95,18 @@ static struct fz_shared *fzs;
 static const char *const cmd_names[FZ_NCMD] = {
 	"SETUP", "REGISTER", "UNREGISTER", "PARK", "WAKE", "ACQUIRE_P",
 	"RELEASE_P", "RUNQ_PUT", "RUNQ_GET", "NEWM_WAIT", "SCHEDTRACE",
-	"SYSMON", "(bad cmd)",
+	"SYSMON", "PROCRESIZE", "(bad cmd)",
 };
 
 static const unsigned long cmds[FZ_NCMD - 1] = {
 	GMP_IOC_SETUP, GMP_IOC_REGISTER, GMP_IOC_UNREGISTER, GMP_IOC_PARK,
 	GMP_IOC_WAKE, GMP_IOC_ACQUIRE_P, GMP_IOC_RELEASE_P, GMP_IOC_RUNQ_PUT,
 	GMP_IOC_RUNQ_GET, GMP_IOC_NEWM_WAIT, GMP_IOC_SCHEDTRACE, GMP_IOC_SYSMON,
+	GMP_IOC_PROCRESIZE,
 };
 
 enum { C_SETUP, C_REGISTER, C_UNREGISTER, C_PARK, C_WAKE, C_ACQUIRE,
-       C_RELEASE, C_PUT, C_GET, C_NEWM, C_TRACE, C_SYSMON, C_BADCMD };
+       C_RELEASE, C_PUT, C_GET, C_NEWM, C_TRACE, C_SYSMON, C_RESIZE, C_BADCMD };
 
 static __attribute__((format(printf, 1, 2))) void fz_fail(const char *fmt, ...)
 {
@@ -300,6 +301,12 @@ static void setup_params(struct rng *r, struct gmp_params *prm)
 		prm->flags = edge32(r);
 	if (chance(r, 5))
 		((uint32_t *)prm)[below(r, sizeof(*prm) / 4)] = edge32(r);
+	/*
+	 * Not a resizable instance: its procs region spans GMP_MAX_PROCS Ps
+	 * whose pages mostly do not exist (SIGBUS), and the checks below and
+	 * the ring ops assume a fixed set of Ps.  gmp_nprocs_test drives it.
+	 */
+	prm->flags &= ~GMP_SETUP_RESIZE;
 }
 
 /* ---- errno rules, from docs/kernel-interface.md ------------------------- */
@@ -316,7 +323,10 @@ static bool allowed(int c, int e)
 		return c == C_SETUP || c == C_REGISTER || c == C_WAKE ||
 		       c == C_ACQUIRE || c == C_SYSMON;
 	case ENOMEM:
-		return c == C_SETUP || c == C_REGISTER || c == C_PUT || c == C_TRACE;
+		return c == C_SETUP || c == C_REGISTER || c == C_PUT || c == C_TRACE ||
+		       c == C_RESIZE;
+	case EOPNOTSUPP:
+		return c == C_RESIZE;
 	case EINTR:
 		/* GET: a fatal signal while it waits for another taker */
 		return c == C_PARK || c == C_NEWM || c == C_SYSMON || c == C_GET;
@@ -348,6 +358,7 @@ static const char *errname(int e)
 	case EINTR: return "EINTR";
 	case ENOSPC: return "ENOSPC";
 	case ENOTTY: return "ENOTTY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default:
 		snprintf(buf, sizeof(buf), "errno %d", e);
 		return buf;
@@ -910,6 +921,15 @@ static void fz_op_sysmon(struct fz_worker *wk, int k)
 	fz_do(wk, k, C_SYSMON, &a, sizeof(a));
 }
 
+/* Resize an instance set up without GMP_SETUP_RESIZE: refused, cleanly. */
+static void fz_op_resize(struct fz_worker *wk, int k)
+{
+	struct gmp_procresize a = { .nprocs = edge32(&wk->r) };
+
+	fz_maybe_garble(&wk->r, &a, sizeof(a));
+	fz_do(wk, k, C_RESIZE, &a, sizeof(a));
+}
+
 static void fz_op_badcmd(struct fz_worker *wk, int k)
 {
 	struct rng *r = &wk->r;
@@ -945,7 +965,14 @@ static void fz_op_ring(struct fz_worker *wk, int k)
 
 	if (!f || !atomic_load(&f->mapped))
 		return;
-	p = wk->p[k] >= 0 && chance(r, 60) ? wk->p[k] : below(r, f->prm.nprocs);
+	/*
+	 * The P we hold, if it is of this file and in its range: a REGISTER
+	 * whose fd got another file during the call left us a P of that one,
+	 * and a P past this file's pages is a write into the next mapping.
+	 */
+	fz_my_m(wk, k);
+	p = wk->p[k] >= 0 && wk->p[k] < (int)f->prm.nprocs && chance(r, 60) ?
+	    wk->p[k] : (int)below(r, f->prm.nprocs);
 	base = f->procs + f->prm.procs.p0 + (size_t)p * f->prm.procs.p_stride;
 	headp = (uint32_t *)(base + f->prm.procs.runqhead);
 	tailp = (uint32_t *)(base + f->prm.procs.runqtail);
@@ -1012,6 +1039,7 @@ static void *fz_worker_fn(void *arg)
 		case 71 ... 76:	fz_op_trace(wk, k); break;
 		case 77:	fz_op_badcmd(wk, k); break;
 		case 78:	fz_op_sysmon(wk, k); break;
+		case 80:	fz_op_resize(wk, k); break;
 		case 79:
 			/* Exit registered, maybe holding a P: sysmon reaps the M. */
 			if (fz_my_m(wk, k) >= 0 && chance(r, 20)) {
@@ -1101,8 +1129,8 @@ static int fz_child_checks(int fd0, int n)
 }
 
 static const char *const child_failure[] = {
-	[10 ... 20] = "a call from another process succeeded",
-	[30 ... 40] = "a call from another process was not refused with EPERM",
+	[10 ... 29] = "a call from another process succeeded",
+	[30 ... 49] = "a call from another process was not refused with EPERM",
 	[50] = "a wrong command from another process was not ENOTTY",
 	[51] = "another process mapped the sched region",
 	[52] = "another process mapped the procs region",

@@ -325,6 +325,19 @@ static inline int gmp_wake(struct gmp_inst *g, uint32_t m, uint32_t flags,
 	return ret;
 }
 
+/* GMP_IOC_PROCRESIZE: Ps in force to @n (0: read).  Return: Ps before, or -errno. */
+static inline int gmp_procresize(struct gmp_inst *g, uint32_t n)
+{
+	struct gmp_procresize a = { .nprocs = n };
+	int ret = gmp_ioctl(g->fd, GMP_IOC_PROCRESIZE, &a);
+
+	return ret ? ret : (int)a.nprocs;
+}
+
+/* A __u32 of the read-only page, by its offset field (gomaxprocs, npidle...). */
+#define GMP_SCHED_WORD(g, field) \
+	__atomic_load_n((uint32_t *)((g)->sched + (g)->prm.sched.field), __ATOMIC_ACQUIRE)
+
 static inline int gmp_runq_put(struct gmp_inst *g, const uint64_t *gs, uint32_t n)
 {
 	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n };

@@ -26,7 +26,7 @@ static bool no_timers(void)
 {
 	int i;
 
-	for (i = 0; i < sched.nprocs; i++)
+	for (i = 0; i < gmprt_nmade(); i++)
 		if (load_acquire(sched.allp[i].ktimer0when))
 			return false;
 	return true;
@@ -105,7 +105,7 @@ static int sleep_order(void *arg)
 		for (i = 0; i < 3; i++)
 			if (lateness[i] > maxlate)
 				maxlate = lateness[i];
-		GCHECKF(!started_in_time() || (sched.nprocs > 1 && maxlate >= 10 * MS),
+		GCHECKF(!started_in_time() || (gmprt_gomaxprocs() > 1 && maxlate >= 10 * MS),
 			"woke in order %d, %d, %d with at most %lld us lateness",
 			wake_order[0], wake_order[1], wake_order[2],
 			(long long)maxlate / 1000);

@@ -67,7 +67,7 @@ extern "C" {
  */
 struct gmprt_config {
 	size_t size;		/* sizeof(struct gmprt_config), as built */
-	int nprocs;		/* Ps; 0: $GMPRT_NPROCS, else one per online CPU */
+	int nprocs;		/* Ps; 0: $GMPRT_NPROCS, else gmp.ko's default */
 	size_t stack_size;	/* bytes per G stack; 0: $GMPRT_STACK, else 64 KiB */
 	unsigned int flags;	/* GMPRT_PIN_PROCS */
 };
@@ -110,6 +110,15 @@ GMPRT_API const char *gmprt_version(void);
 
 /* gmprt_nprocs() - Ps in force (GOMAXPROCS), or 0 if the runtime is not up. */
 GMPRT_API int gmprt_nprocs(void);
+
+/*
+ * gmprt_set_nprocs() - make @n Ps be in force (Go's runtime.GOMAXPROCS(n));
+ * @n <= 0 only reads.  Gs on the Ps that leave move to the others; a G
+ * running on one goes on until its next call into the scheduler.  Once
+ * called, the runtime never changes nprocs by itself.  Only from a G.
+ * Return: the Ps in force before; -EINVAL for @n above 1024; -ENOMEM.
+ */
+GMPRT_API int gmprt_set_nprocs(int n);
 
 /* ---- Gs ---------------------------------------------------------------- */
 

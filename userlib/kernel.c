@@ -52,7 +52,8 @@ void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm,
 	pp->krunnext = KPTR(base, po->runnext);
 	pp->krunq = KPTR(base, po->runq);
 	pp->ktimer0when = KPTR(base, po->timer0when);
-	pp->cpu = *(int32_t *)KPTR(base, po->cpu);
+	/* Read where it is used: a P not made yet has no page to read. */
+	pp->kcpu = KPTR(base, po->cpu);
 }
 
 /* Point M @mp at its slot in the GMP_OFF_MS region (after REGISTER). */
@@ -126,14 +127,21 @@ static int kernel_open(int nprocs, unsigned int flags)
 #else
 	prm->flags = GMP_SETUP_TEMPLATE | GMP_SETUP_HANDOFF;
 #endif
+	/* gmprt_set_nprocs() needs it; a gmp.ko without it is told below. */
+	prm->flags |= GMP_SETUP_RESIZE;
 	err = kioctl(GMP_IOC_SETUP, prm);
+	if (err == -EINVAL) {
+		prm->flags &= ~GMP_SETUP_RESIZE;
+		err = kioctl(GMP_IOC_SETUP, prm);
+	}
 	if (err) {
 		fprintf(stderr, "gmprt: GMP_IOC_SETUP: %s%s\n", strerror(-err),
 			err == -ENOMEM ? " (or beyond RLIMIT_MEMLOCK: ulimit -l)" : "");
 		return err;
 	}
 #define NEEDED	(GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | \
-		 GMP_FEAT_SYSMON | GMP_FEAT_CPUS | GMP_FEAT_LOCKED)
+		 GMP_FEAT_SYSMON | GMP_FEAT_CPUS | GMP_FEAT_LOCKED | \
+		 GMP_FEAT_RESIZE)
 	if ((prm->features & NEEDED) != NEEDED) {
 		fprintf(stderr, "gmprt: this gmp.ko is older than libgmprt; rebuild it\n");
 		return -EPROTO;
@@ -155,7 +163,8 @@ static int kernel_open(int nprocs, unsigned int flags)
 		fprintf(stderr, "gmprt: mmap of /dev/gmp: %s\n", strerror(errno));
 		return err;
 	}
-	rt.nprocs = prm->nprocs;
+	rt.nmade = prm->nprocs;
+	rt.maxprocs = (po->size - po->p0) / po->p_stride;
 	rt.kgomaxprocs = KPTR(rt.ksched_map, prm->sched.gomaxprocs);
 	rt.knpidle = KPTR(rt.ksched_map, prm->sched.npidle);
 	rt.knmidle = KPTR(rt.ksched_map, prm->sched.nmidle);
@@ -163,12 +172,17 @@ static int kernel_open(int nprocs, unsigned int flags)
 	rt.knmsys = KPTR(rt.ksched_map, prm->sched.nmsys);
 	rt.knmspinning = KPTR(rt.kprocs_map, po->nmspinning);
 
-	rt.allp = aligned_alloc(64, sizeof(struct p) * rt.nprocs);
+	/*
+	 * Room for every P the range holds; only the Ps made are touched
+	 * (zeroed and pointed at their slots here, the rest by a resize).
+	 */
+	rt.allp = aligned_alloc(64, sizeof(struct p) * rt.maxprocs);
 	if (!rt.allp)
 		return -ENOMEM;
-	memset(rt.allp, 0, sizeof(struct p) * rt.nprocs);
-	for (i = 0; i < rt.nprocs; i++)
+	for (i = 0; i < rt.nmade; i++) {
+		memset(&rt.allp[i], 0, sizeof(struct p));
 		gmprt_p_init(&rt.allp[i], rt.kprocs_map, prm, i);
+	}
 	return 0;
 }
 
@@ -257,6 +271,24 @@ int gmprt_k_newm_wait(struct m *mp, int *p)
 	if (!err)
 		*p = a.p;
 	return err;
+}
+
+/* Ps in force to @n (0: none changed).  Return: Ps before, or -errno. */
+int gmprt_k_procresize(int n)
+{
+	struct gmp_procresize a = { .nprocs = (uint32_t)n };
+	int err = kioctl(GMP_IOC_PROCRESIZE, &a);
+
+	return err ? err : (int)a.nprocs;
+}
+
+/* What nprocs 0 would give the calling thread now.  Return: it, or -errno. */
+int gmprt_k_default_nprocs(void)
+{
+	struct gmp_procresize a = { .flags = GMP_RESIZE_DEFAULT };
+	int err = kioctl(GMP_IOC_PROCRESIZE, &a);
+
+	return err ? err : (int)a.dflt;
 }
 
 /* Run sysmon's loop on this thread until a signal (-EINTR) or shutdown. */

@@ -184,9 +184,9 @@ static __attribute__((noinline)) bool canspin(int iter, g_t *gp)
 	/* A foreign thread (no P) just waits: it has no queue to look after. */
 	if (!mp || !mp->curg || !mp->p)
 		return false;
-	if (iter >= SPIN_ROUNDS || sched.nprocs <= 1 || ncpu() <= 1)
+	if (iter >= SPIN_ROUNDS || gmprt_gomaxprocs() <= 1 || ncpu() <= 1)
 		return false;
-	if ((uint32_t)sched.nprocs <= load_relaxed(sched.knpidle) +
+	if ((uint32_t)gmprt_gomaxprocs() <= load_relaxed(sched.knpidle) +
 					  load_relaxed(sched.knmspinning) + 1)
 		return false;
 	pp = mp->p;

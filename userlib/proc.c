@@ -345,6 +345,26 @@ static void gfput(struct p *pp, g_t *gp)
 	}
 }
 
+/*
+ * gmprt_gfpurge() - every free G of @pp to the global list (Go's gfpurge,
+ * for a P that procresize destroys).  By @pp's owner, as it lets it go.
+ */
+void gmprt_gfpurge(struct p *pp)
+{
+	while (pp->gfree) {
+		g_t *g1 = pp->gfree;
+
+		pp->gfree = g1->schedlink;
+		pp->ngfree--;
+		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+			cpu_relax();
+		g1->schedlink = sched.gfree;
+		sched.gfree = g1;
+		sched.ngfree++;
+		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+	}
+}
+
 static g_t *gfget(struct p *pp)
 {
 	g_t *gp;
@@ -495,16 +515,20 @@ static void pin(struct m *mp, struct p *pp)
 	cpu_set_t set;
 	int saved = errno;
 
-	if (!(sched.flags & GMPRT_PIN_PROCS) || mp->pinned == pp->cpu ||
-	    pp->cpu < 0)
+	int32_t cpu;
+
+	if (!(sched.flags & GMPRT_PIN_PROCS))
+		return;
+	cpu = load_relaxed(pp->kcpu);
+	if (mp->pinned == cpu || cpu < 0 || cpu >= CPU_SETSIZE)
 		return;
 	CPU_ZERO(&set);
-	CPU_SET(pp->cpu, &set);
+	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) == 0) {
-		mp->pinned = pp->cpu;
+		mp->pinned = cpu;
 	} else if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
 		fprintf(stderr, "gmprt: cannot pin a thread to CPU %d: %s\n",
-			pp->cpu, strerror(errno));
+			cpu, strerror(errno));
 	}
 	errno = saved;
 }
@@ -569,16 +593,41 @@ static void resetspinning(struct m *mp)
 
 /* ---- finding work ------------------------------------------------------ */
 
-/* Go's stealWork: 4 rounds over the other Ps in random order. */
+static int gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/*
+ * Go's randomOrder: a step coprime with @n visits every P once.  Found
+ * from a random start, as n changes with every resize (a few gcd()s of
+ * numbers below GMP_MAX_PROCS, before a round of stealing).
+ */
+static int steal_step(uint32_t r, int n)
+{
+	int inc = 1 + (int)(r % (uint32_t)n);
+
+	while (gcd(inc, n) != 1)
+		inc = inc % n + 1;
+	return inc;
+}
+
+/* Go's stealWork: 4 rounds over the other Ps in force, in random order. */
 static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
 {
-	int i, k, n = sched.nprocs;
+	int i, k, n = gmprt_gomaxprocs();
 
 	for (i = 0; i < 4; i++) {
 		bool last = i == 3;
 		uint32_t r = fastrand(mp);
 		int pos = r % n;
-		int inc = sched.coprimes[(r / n) % sched.ncoprimes];
+		int inc = steal_step(r / n, n);
 
 		for (k = 0; k < n; k++, pos = (pos + inc) % n) {
 			struct p *p2 = &sched.allp[pos];
@@ -663,7 +712,7 @@ top:
 	/* Limit spinning Ms to half the busy Ps (Go's rule). */
 	if (mp->spinning ||
 	    2 * load_relaxed(sched.knmspinning) <
-		    (uint32_t)sched.nprocs - load_relaxed(sched.knpidle)) {
+		    (uint32_t)gmprt_gomaxprocs() - load_relaxed(sched.knpidle)) {
 		bool ranTimers = false;
 
 		if (!mp->spinning) {
@@ -704,6 +753,9 @@ static void schedule(void)
 			continue;
 		}
 		pp = mp->p;
+		/* Out of force since a resize: its Gs go, and so does the M. */
+		if (unlikely(pp->id >= gmprt_gomaxprocs()) && gmprt_retirep(mp))
+			continue;
 		/* Due timers first (no clock read unless this P has timers). */
 		if (!gp && load_relaxed(pp->ktimer0when))
 			gmprt_checktimers(pp, 0);
@@ -1113,7 +1165,7 @@ const char *gmprt_version(void)
 
 int gmprt_nprocs(void)
 {
-	return sched.running ? sched.nprocs : 0;
+	return sched.running && sched.kgomaxprocs ? gmprt_gomaxprocs() : 0;
 }
 
 /* Return: the value, @def if unset, or -1 (said on stderr) if malformed. */
@@ -1137,17 +1189,6 @@ static long env_long(const char *name, long def)
 		return -1;
 	}
 	return n;
-}
-
-static int gcd(int a, int b)
-{
-	while (b) {
-		int t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
 }
 
 static void mainentry(void *arg)
@@ -1187,7 +1228,7 @@ static bool quiescent(uint64_t *activity)
 	}
 	if (load_acquire(sched.krunqsize))
 		return false;
-	for (i = 0; i < sched.nprocs; i++) {
+	for (i = 0; i < gmprt_nmade(); i++) {
 		struct p *pp = &sched.allp[i];
 
 		if (load_acquire(pp->krunqhead) != load_acquire(pp->krunqtail) ||
@@ -1199,11 +1240,12 @@ static bool quiescent(uint64_t *activity)
 }
 
 #define CHECKDEAD_NS	(100 * 1000 * 1000)
+#define FOLLOW_NS	(1000 * 1000 * 1000LL)	/* Go 1.25 looks once a second too */
 
 /* The main thread waits for the main G, and watches for a deadlock. */
 static void waitmain(void)
 {
-	int64_t sleep = CHECKDEAD_NS, checked = 0;
+	int64_t sleep = CHECKDEAD_NS, checked = 0, followed = 0;
 	uint64_t before = 0, now;
 	bool suspect = false;
 
@@ -1219,6 +1261,10 @@ static void waitmain(void)
 		if (load_relaxed(&sched.coarsenow) - checked < CHECKDEAD_NS * 9 / 10)
 			continue;
 		checked = load_relaxed(&sched.coarsenow);
+		if (checked - followed >= FOLLOW_NS * 9 / 10) {
+			followed = checked;
+			gmprt_follow_default();
+		}
 		if (!quiescent(&now)) {
 			suspect = false;
 			continue;
@@ -1332,13 +1378,10 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	}
 	sched.stack_size = c.stack_size;
 	sched.flags = c.flags;
+	sched.nprocs_auto = c.nprocs == 0;
 	sched.mainfn = fn;
 	sched.mainarg = arg;
 	pthread_atfork(NULL, NULL, atfork_child);
-	sched.coprimes = calloc(sched.nprocs, sizeof(int));
-	for (i = 1; i <= sched.nprocs; i++)
-		if (gcd(i, sched.nprocs) == 1)
-			sched.coprimes[sched.ncoprimes++] = i;
 	gmprt_stack_init();
 
 	/*

@@ -140,7 +140,7 @@ struct p {
 	uint64_t *krunnext;
 	uint64_t *krunq;
 	uint64_t *ktimer0when;
-	int32_t cpu;			/* gmp.ko's CPU for this P (pinning) */
+	int32_t *kcpu;			/* gmp.ko's CPU for this P (pinning) */
 	/*
 	 * The M whose scheduler uses this P (acquirep); an M that finds
 	 * another here while its slot still names the P has met the one thing
@@ -186,7 +186,13 @@ struct m {
 
 struct gmprt_sched {
 	int fd;
-	int nprocs;
+	/*
+	 * Ps whose struct p is ready (made by gmp.ko, or about to be: a
+	 * resize readies them first), never fewer; room in allp.  The Ps in
+	 * force are gmp.ko's gomaxprocs word: gmprt_gomaxprocs().
+	 */
+	int nmade;
+	int maxprocs;
 	size_t stack_size;
 	unsigned int flags;
 	struct gmp_params prm;
@@ -202,9 +208,14 @@ struct gmprt_sched {
 	void *ksched_map;
 	void *kprocs_map;
 	void *kms_map;
-	/* Go's randomOrder for stealing. */
-	int *coprimes;
-	int ncoprimes;
+	/*
+	 * procresize.c: nprocs was the default (no config field, no
+	 * GMPRT_NPROCS) and the program has not set it since: the runtime
+	 * follows the default as the machine changes.
+	 */
+	bool nprocs_auto;
+	bool nprocs_set;
+	uint32_t following;		/* a G is on its way to resize */
 	/* Global free Gs (Go's sched.gFree), under gflock. */
 	atomic_flag gflock;
 	g_t *gfree;
@@ -237,6 +248,18 @@ struct gmprt_sched {
 
 extern struct gmprt_sched gmprt_sched;
 #define sched gmprt_sched
+
+/* The Ps in force (Go's gomaxprocs): gmp.ko's word, which a resize moves. */
+static inline int gmprt_gomaxprocs(void)
+{
+	return (int)__atomic_load_n(sched.kgomaxprocs, __ATOMIC_RELAXED);
+}
+
+/* Ps made so far: every P an M may ever find in allp. */
+static inline int gmprt_nmade(void)
+{
+	return __atomic_load_n(&sched.nmade, __ATOMIC_ACQUIRE);
+}
 
 /* The M of the calling thread, NULL on threads that are not Ms. */
 extern __thread struct m *gmprt_tls_m;
@@ -394,6 +417,13 @@ int gmprt_k_runqput(const uint64_t *gs, uint32_t n, uint32_t flags);
 int gmprt_k_unregister(struct m *mp);
 int gmprt_k_runqget(uint64_t *gs, uint32_t max);
 int gmprt_k_newm_wait(struct m *mp, int *p);
+int gmprt_k_procresize(int n);
+int gmprt_k_default_nprocs(void);
+
+/* procresize.c: Ps that come and go (Go's procresize) */
+bool gmprt_retirep(struct m *mp);
+void gmprt_follow_default(void);
+void gmprt_gfpurge(struct p *pp);
 
 /* stack.c */
 #define GMPRT_SIGSTACK_SIZE	(64 * 1024)	/* each M's signal stack */
@@ -406,6 +436,7 @@ void gmprt_addtimer(struct gmprt_g *gp, int64_t when, void (*f)(struct gmprt_g *
 bool gmprt_deltimer(struct gmprt_g *gp);
 int gmprt_checktimers(struct p *pp, int64_t now);
 int gmprt_runtimers_all(int64_t now);
+void gmprt_timers_adopt(struct p *from, struct p *to);
 
 /* ---- channels, select, mutex, timers (chan.c, select.c, mutex.c, time.c) ---- */
 

@@ -86,6 +86,21 @@ static void heap_remove(struct timers *ts, int i)
 	}
 }
 
+/* Room for one more timer on @ts.  Called with its lock held. */
+static void heap_grow(struct timers *ts)
+{
+	int cap = ts->cap ? 2 * ts->cap : 16;
+	g_t **h;
+
+	if (ts->n < ts->cap)
+		return;
+	h = realloc(ts->heap, cap * sizeof(*h));
+	if (!h)
+		gmprt_throw("out of memory for timers");
+	ts->heap = h;
+	ts->cap = cap;
+}
+
 static void publish(struct p *pp)
 {
 	struct timers *ts = &pp->timers;
@@ -107,15 +122,7 @@ bool gmprt_addtimer_nowake(g_t *gp, int64_t when, void (*f)(g_t *))
 	bool earliest;
 
 	lock_yield(&ts->lock);
-	if (ts->n == ts->cap) {
-		int cap = ts->cap ? 2 * ts->cap : 16;
-		g_t **h = realloc(ts->heap, cap * sizeof(*h));
-
-		if (!h)
-			gmprt_throw("out of memory for timers");
-		ts->heap = h;
-		ts->cap = cap;
-	}
+	heap_grow(ts);
 	gp->timer.when = when;
 	gp->timer.f = f;
 	gp->timer.pp = pp;
@@ -146,15 +153,22 @@ void gmprt_addtimer(g_t *gp, int64_t when, void (*f)(g_t *))
  */
 bool gmprt_deltimer(g_t *gp)
 {
-	struct p *pp = __atomic_load_n(&gp->timer.pp, __ATOMIC_ACQUIRE);
+	struct p *pp;
 	struct timers *ts;
 	bool removed = false;
 
-	if (!pp)
-		return false;
-	ts = &pp->timers;
-	lock_yield(&ts->lock);
-	if (gp->timer.pp == pp && gp->timer.idx >= 0) {
+	/* A timer adopted meanwhile (gmprt_timers_adopt) is on another heap. */
+	for (;;) {
+		pp = __atomic_load_n(&gp->timer.pp, __ATOMIC_ACQUIRE);
+		if (!pp)
+			return false;
+		ts = &pp->timers;
+		lock_yield(&ts->lock);
+		if (gp->timer.pp == pp)
+			break;
+		spin_unlock(&ts->lock);
+	}
+	if (gp->timer.idx >= 0) {
 		heap_remove(ts, gp->timer.idx);
 		publish(pp);
 		removed = true;
@@ -272,14 +286,61 @@ int gmprt_checktimers(struct p *pp, int64_t now)
 	return ran;
 }
 
-/* Run every P's due timers (an M about to park).  Return: how many ran. */
+/*
+ * gmprt_timers_adopt() - move every timer of @from (a P a resize stopped)
+ * to @to's heap (Go's moveTimers in procresize).  Both locks are held,
+ * lower P id first, so that a timer is always on exactly one heap under
+ * its lock and gmprt_deltimer() finds it wherever it is.  On g0, with @to.
+ */
+void gmprt_timers_adopt(struct p *from, struct p *to)
+{
+	struct p *first = from->id < to->id ? from : to;
+	struct p *second = first == from ? to : from;
+	uint64_t before;
+	bool earlier;
+
+	if (from == to || !load_acquire(from->ktimer0when))
+		return;
+	lock_yield(&first->timers.lock);
+	lock_yield(&second->timers.lock);
+	before = load_relaxed(to->ktimer0when);
+	while (from->timers.n) {
+		g_t *gp = from->timers.heap[0];
+
+		heap_remove(&from->timers, 0);
+		heap_grow(&to->timers);
+		__atomic_store_n(&gp->timer.pp, to, __ATOMIC_RELEASE);
+		gp->timer.idx = to->timers.n;
+		to->timers.heap[to->timers.n++] = gp;
+		heap_up(to->timers.heap, gp->timer.idx);
+	}
+	publish(from);
+	publish(to);
+	earlier = !before || load_relaxed(to->ktimer0when) < before;
+	spin_unlock(&second->timers.lock);
+	spin_unlock(&first->timers.lock);
+	if (earlier)
+		gmprt_wakep();	/* as an add of an earliest timer does (A) */
+}
+
+/*
+ * Run every P's due timers (an M about to park), and adopt those of the
+ * Ps a resize stopped into our own.  Return: how many ran.
+ */
 int gmprt_runtimers_all(int64_t now)
 {
-	int i, ran = 0;
+	int i, ran = 0, n = gmprt_gomaxprocs(), made = gmprt_nmade();
+	struct p *mine = getm()->p;
 
 	batching++;
-	for (i = 0; i < sched.nprocs; i++)
-		ran += runtimers(&sched.allp[i], &now);
+	for (i = 0; i < made; i++) {
+		struct p *pp = &sched.allp[i];
+
+		if (i >= n && mine && mine->id < n &&
+		    load_relaxed(pp->kstatus) == GMP_P_STOP)
+			gmprt_timers_adopt(pp, mine);
+		ran += runtimers(pp, &now);
+	}
 	if (!--batching && readyq)
 		flush();
 	return ran;

@@ -58,6 +58,7 @@
 #define GMP_P_IDLE		0	/* on the idle list, or reserved for a new M */
 #define GMP_P_RUNNING		1	/* held by an M running user code */
 #define GMP_P_SYSCALL		2	/* held by an M in a system call */
+#define GMP_P_STOP		3	/* out of use: beyond nprocs since a resize */
 #define GMP_P_DEAD		4	/* the instance was shut down */
 
 /*
@@ -96,9 +97,17 @@
  * again, checks that its slot's p word still names that P.  Without the
  * flag only a P in GMP_P_SYSCALL is ever taken from a live M.
  */
+/*
+ * GMP_SETUP_RESIZE: the instance may change its number of Ps later
+ * (GMP_IOC_PROCRESIZE).  The procs region then spans GMP_MAX_PROCS Ps
+ * from the start (params.procs.size), so that its layout never moves; the
+ * pages of Ps not made yet are not there (a touch is SIGBUS).
+ */
 #define GMP_SETUP_TEMPLATE	(1U << 0)
 #define GMP_SETUP_HANDOFF	(1U << 1)
-#define GMP_SETUP_FLAGS		(GMP_SETUP_TEMPLATE | GMP_SETUP_HANDOFF)
+#define GMP_SETUP_RESIZE	(1U << 2)
+#define GMP_SETUP_FLAGS		(GMP_SETUP_TEMPLATE | GMP_SETUP_HANDOFF | \
+				 GMP_SETUP_RESIZE)
 
 /* Feature bits the kernel answers with. */
 #define GMP_FEAT_PARK_DEADLINE	(1U << 0)	/* GMP_PARK_DEADLINE works */
@@ -110,6 +119,7 @@
 #define GMP_FEAT_HANDOFF	(1U << 6)	/* GMP_SETUP_HANDOFF works */
 #define GMP_FEAT_CPUS		(1U << 7)	/* each P names a CPU to pin to */
 #define GMP_FEAT_LOCKED		(1U << 8)	/* GMP_PARK_LOCKED, GMP_RUNQ_WAKE */
+#define GMP_FEAT_RESIZE		(1U << 9)	/* GMP_SETUP_RESIZE, GMP_IOC_PROCRESIZE */
 
 /* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
 struct gmp_sched_offsets {
@@ -160,7 +170,11 @@ struct gmp_ms_offsets {
 };
 
 struct gmp_params {
-	__u32 nprocs;		/* in: Ps wanted (0: one per CPU the opener may use); out: Ps made */
+	/*
+	 * in: Ps wanted (0: one per CPU the opener may use, capped by the CPU
+	 * bandwidth limit of its cgroup and every ancestor); out: Ps made
+	 */
+	__u32 nprocs;
 	__u32 flags;		/* in: GMP_SETUP_* */
 	__u32 features;		/* out: GMP_FEAT_* */
 	__u32 instance;		/* out: instance id (debugfs: gmp/<instance>/) */
@@ -322,6 +336,34 @@ struct gmp_sysmon {
 	__u64 resv2[2];		/* must be zero */
 };
 
+/* ---- GMP_IOC_PROCRESIZE: Go's procresize (runtime.GOMAXPROCS(n)) ----- */
+
+/*
+ * Change the number of Ps in force to @nprocs (1..GMP_MAX_PROCS; 0 only
+ * reads), with GMP_SETUP_RESIZE.  Growing makes the new Ps (idle) or brings
+ * stopped ones back.  Shrinking stops the idle Ps beyond @nprocs at once;
+ * a P beyond it that an M holds stops when that M lets it go (park,
+ * release, a handoff), and until then is "retiring": its M should move its
+ * Gs to the global queue and release it at its next scheduling point (the
+ * kernel never idles a retiring P whose ring has Gs: it hands it to an M).
+ * A stopped P keeps its page, its ring (empty) and its timer0when: its
+ * timers wait for an M to adopt them, and a parking M still sleeps no
+ * later than them.  Needs no M id: any thread of the owner may call.
+ *
+ * GMP_RESIZE_DEFAULT: also answer in @dflt what SETUP's nprocs 0 would
+ * give the calling thread now (its mask, capped by the CPU bandwidth
+ * limits of its cgroups); with @nprocs 0, a question that changes nothing.
+ */
+#define GMP_RESIZE_DEFAULT	(1U << 0)
+#define GMP_RESIZE_FLAGS	(GMP_RESIZE_DEFAULT)
+
+struct gmp_procresize {
+	__u32 nprocs;		/* in: Ps wanted, 0: none changed; out: Ps before */
+	__u32 flags;		/* in: GMP_RESIZE_* */
+	__u32 dflt;		/* out: with GMP_RESIZE_DEFAULT, the default now */
+	__u32 resv;		/* must be zero */
+};
+
 #define GMP_IOC_MAGIC		0xBC
 #define GMP_IOC_SETUP		_IOWR(GMP_IOC_MAGIC, 0x00, struct gmp_params)
 #define GMP_IOC_REGISTER	_IOWR(GMP_IOC_MAGIC, 0x01, struct gmp_register)
@@ -335,5 +377,6 @@ struct gmp_sysmon {
 #define GMP_IOC_NEWM_WAIT	_IOWR(GMP_IOC_MAGIC, 0x09, struct gmp_newm)
 #define GMP_IOC_SCHEDTRACE	_IOWR(GMP_IOC_MAGIC, 0x0a, struct gmp_trace)
 #define GMP_IOC_SYSMON		_IOW(GMP_IOC_MAGIC, 0x0b, struct gmp_sysmon)
+#define GMP_IOC_PROCRESIZE	_IOWR(GMP_IOC_MAGIC, 0x0c, struct gmp_procresize)
 
 #endif /* _UAPI_LINUX_GMP_H */
