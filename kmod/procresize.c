@@ -178,12 +178,14 @@ void __gmp_pstop(struct gmp_sched *s, struct gmp_p *p)
 int gmp_procresize(struct gmp_sched *s, struct gmp_procresize *a)
 {
 	struct gmp_wakeq wq = { .n = 0 };
-	int i, n = a->nprocs, old, ret;
+	int i, n, old, ret;
 
 	if (!(s->flags & GMP_SETUP_RESIZE))
 		return -EOPNOTSUPP;
-	if (n > GMP_MAX_PROCS)
+	/* Unsigned: 0x80000000 is not a negative number of Ps (the fuzzer's find). */
+	if (a->nprocs > GMP_MAX_PROCS)
 		return -EINVAL;
+	n = a->nprocs;
 	if (a->flags & GMP_RESIZE_DEFAULT) {
 		ret = gmp_default_nprocs();
 		if (ret < 0)

@@ -199,7 +199,23 @@ struct fz_file {
 	uint8_t *sched;		/* primary mappings: unmapped only at exit */
 	uint8_t *procs;
 	uint8_t *ms;		/* the M slots */
+	/*
+	 * GMP_SETUP_RESIZE: Ps come and go.  pmax bounds every P id the
+	 * kernel may answer (raised before a resize asks for more); pmade,
+	 * the Ps whose pages surely exist (raised after it succeeded): only
+	 * those may be touched.  Without the flag both are prm.nprocs.
+	 */
+	atomic_int pmax;
+	atomic_int pmade;
 };
+
+static void fz_raise(atomic_int *v, int n)
+{
+	int cur = atomic_load(v);
+
+	while (cur < n && !atomic_compare_exchange_weak(v, &cur, n))
+		;
+}
 
 struct fz_inst {
 	_Atomic(struct fz_file *) cur;	/* NULL while the fd is being replaced */
@@ -261,6 +277,9 @@ static void fz_publish_setup(struct fz_file *f, int fd, const struct gmp_params 
 		return;
 	}
 	f->prm = *prm;
+	/* Raised, not set: a resize racing with us may have asked for more. */
+	fz_raise(&f->pmax, prm->nprocs);
+	fz_raise(&f->pmade, prm->nprocs);
 	atomic_store(&f->setup, 1);
 	s = mmap(NULL, prm->sched.size, PROT_READ, MAP_SHARED, fd, GMP_OFF_SCHED);
 	p = mmap(NULL, prm->procs.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -296,17 +315,11 @@ static void setup_params(struct rng *r, struct gmp_params *prm)
 	if (chance(r, 3))
 		prm->nprocs = chance(r, 50) ? GMP_MAX_PROCS : edge32(r);
 	if (chance(r, 30))
-		prm->flags = below(r, 4);	/* TEMPLATE, HANDOFF */
+		prm->flags = below(r, 8);	/* TEMPLATE, HANDOFF, RESIZE */
 	if (chance(r, 5))
 		prm->flags = edge32(r);
 	if (chance(r, 5))
 		((uint32_t *)prm)[below(r, sizeof(*prm) / 4)] = edge32(r);
-	/*
-	 * Not a resizable instance: its procs region spans GMP_MAX_PROCS Ps
-	 * whose pages mostly do not exist (SIGBUS), and the checks below and
-	 * the ring ops assume a fixed set of Ps.  gmp_nprocs_test drives it.
-	 */
-	prm->flags &= ~GMP_SETUP_RESIZE;
 }
 
 /* ---- errno rules, from docs/kernel-interface.md ------------------------- */
@@ -419,9 +432,12 @@ static long val(const char *line, const char *key)
 
 /*
  * Check the detailed trace @text (complete: it ends with the stats line).
+ * @nprocs_known: SETUP's answer, 0 if unknown or resizable; @pmax: for a
+ * resizable instance, the most Ps it may have made (every P made has a
+ * line, stopped ones too; an M may hold one out of force).
  * Return: 0, or -1 after fz_fail().
  */
-static int fz_check_trace(const char *text, int nprocs_known)
+static int fz_check_trace(const char *text, int nprocs_known, int pmax)
 {
 	static __thread int pm[GMP_MAX_PROCS], pstate[GMP_MAX_PROCS],
 		claimed[GMP_MAX_PROCS];
@@ -442,23 +458,33 @@ static int fz_check_trace(const char *text, int nprocs_known)
 			hdr_threads = val(line, "threads");
 			hdr_idlem = val(line, "idlethreads");
 			if (np < 1 || np > GMP_MAX_PROCS ||
-			    (nprocs_known > 0 && np != nprocs_known)) {
-				fz_fail("trace: gomaxprocs=%ld, SETUP said %d", np,
-					nprocs_known);
+			    (nprocs_known > 0 && np != nprocs_known) ||
+			    (pmax > 0 && np > pmax)) {
+				fz_fail("trace: gomaxprocs=%ld, SETUP said %d, at most %d",
+					np, nprocs_known, pmax);
 				return -1;
 			}
-			memset(claimed, 0, sizeof(int) * np);
+			memset(claimed, 0, sizeof(claimed));
 		} else if (!strncmp(line, "  P", 3) && np > 0) {
 			int i = atoi(line + 3);
 			const char *st = strstr(line, "state=");
 
-			if (i != nP || i >= np || !st) {
+			if (i != nP || i >= (pmax > 0 ? pmax : np) || !st) {
 				fz_fail("trace: bad P line '%s'", line);
 				return -1;
 			}
 			pm[i] = val(line, "m");
 			pstate[i] = !strncmp(st + 6, "idle", 4) ? 0 :
-				    !strncmp(st + 6, "held", 4) ? 1 : 2;
+				    !strncmp(st + 6, "held", 4) ? 1 :
+				    !strncmp(st + 6, "stopped", 7) ? 3 : 2;
+			if (pstate[i] == 3 && i < np) {
+				fz_fail("trace: P%d in force is stopped: '%s'", i, line);
+				return -1;
+			}
+			if (pstate[i] == 0 && i >= np) {
+				fz_fail("trace: P%d out of force is idle: '%s'", i, line);
+				return -1;
+			}
 			if (pstate[i] == 0)
 				idlep++;
 			if (pstate[i] == 1 && pm[i] < 0) {
@@ -478,7 +504,7 @@ static int fz_check_trace(const char *text, int nprocs_known)
 
 			threads++;
 			idlem += parked == 1;
-			if (p < -1 || p >= np || nextp < -1 || nextp >= np) {
+			if (p < -1 || p >= nP || nextp < -1 || nextp >= nP) {
 				fz_fail("trace: M%d: P out of range: '%s'", id, line);
 				return -1;
 			}
@@ -508,11 +534,11 @@ static int fz_check_trace(const char *text, int nprocs_known)
 			nM++;
 		}
 	}
-	if (np < 0 || nP != np || !strstr(text, "\n  stats:")) {
+	if (np < 0 || (pmax > 0 ? nP < np : nP != np) || !strstr(text, "\n  stats:")) {
 		fz_fail("trace: incomplete (%ld of %ld Ps)", nP, np);
 		return -1;
 	}
-	for (int i = 0; i < np; i++) {
+	for (int i = 0; i < nP; i++) {
 		if (pstate[i] == 1 && !claimed[i]) {
 			fz_fail("trace: P%d held by M%d, which does not hold it", i,
 				pm[i]);
@@ -547,7 +573,12 @@ static void fz_trace_check(int w, int k, char *buf)
 		return;
 	}
 	buf[t.len] = 0;
-	fz_check_trace(buf, atomic_load(&f->setup) ? (int)f->prm.nprocs : 0);
+	if (!atomic_load(&f->setup))	/* SETUP's answer lost: resizable, maybe */
+		fz_check_trace(buf, 0, GMP_MAX_PROCS);
+	else if (f->prm.flags & GMP_SETUP_RESIZE)
+		fz_check_trace(buf, 0, atomic_load(&f->pmax));
+	else
+		fz_check_trace(buf, (int)f->prm.nprocs, 0);
 }
 
 /* ---- workers ------------------------------------------------------------- */
@@ -634,7 +665,7 @@ static int fz_np(int k, int unknown)
 {
 	struct fz_file *f = atomic_load(&ep->inst[k].cur);
 
-	return f && atomic_load(&f->setup) ? (int)f->prm.nprocs : unknown;
+	return f && atomic_load(&f->setup) ? atomic_load(&f->pmax) : unknown;
 }
 
 /* How many Ps to pick from; and the bound an answer must respect. */
@@ -685,7 +716,8 @@ static void fz_op_setup(struct fz_worker *wk, int k)
 		return;
 	if (prm.nprocs < 1 || prm.nprocs > GMP_MAX_PROCS ||
 	    prm.runq_size != GMP_RUNQ_SIZE || prm.max_m != GMP_MAX_M ||
-	    prm.procs.size != prm.procs.p0 + prm.nprocs * prm.procs.p_stride) {
+	    prm.procs.size != prm.procs.p0 + prm.procs.p_stride *
+	    ((prm.flags & GMP_SETUP_RESIZE) ? GMP_MAX_PROCS : prm.nprocs)) {
 		fz_fail("SETUP answered nprocs=%u runq_size=%u max_m=%u procs.size=%u",
 			prm.nprocs, prm.runq_size, prm.max_m, prm.procs.size);
 		return;
@@ -733,7 +765,7 @@ static void fz_op_park(struct fz_worker *wk, int k)
 {
 	struct rng *r = &wk->r;
 	struct gmp_park a = { .m = fz_pick_m(wk, k) };
-	int e, n = fz_pbound(k);
+	int e;
 
 	if (chance(r, 40))
 		a.flags |= GMP_PARK_SPINNING;
@@ -760,7 +792,7 @@ static void fz_op_park(struct fz_worker *wk, int k)
 	if (e)
 		return;
 	if (a.result < GMP_PARKED_WOKEN || a.result > GMP_PARKED_TIMEOUT ||
-	    a.p < GMP_NONE || a.p >= n ||
+	    a.p < GMP_NONE || a.p >= fz_pbound(k) ||
 	    (a.oflags & ~GMP_PARKED_SPINNING))
 		fz_fail("PARK answered result=%u p=%d oflags=%#x", a.result, a.p,
 			a.oflags);
@@ -921,13 +953,33 @@ static void fz_op_sysmon(struct fz_worker *wk, int k)
 	fz_do(wk, k, C_SYSMON, &a, sizeof(a));
 }
 
-/* Resize an instance set up without GMP_SETUP_RESIZE: refused, cleanly. */
+/*
+ * Resize: mostly to a few Ps, now and then the most or garbage; the
+ * question of the default too.  Without GMP_SETUP_RESIZE: refused.
+ */
 static void fz_op_resize(struct fz_worker *wk, int k)
 {
-	struct gmp_procresize a = { .nprocs = edge32(&wk->r) };
+	struct rng *r = &wk->r;
+	struct fz_file *f = atomic_load(&ep->inst[k].cur);
+	struct gmp_procresize a = { .nprocs = below(r, 9) };
+	uint32_t want;
+	int e;
 
-	fz_maybe_garble(&wk->r, &a, sizeof(a));
-	fz_do(wk, k, C_RESIZE, &a, sizeof(a));
+	if (chance(r, 3))
+		a.nprocs = chance(r, 50) ? GMP_MAX_PROCS : edge32(r);
+	if (chance(r, 20))
+		a.flags = GMP_RESIZE_DEFAULT;
+	fz_maybe_garble(r, &a, sizeof(a));
+	want = a.nprocs;
+	/* The kernel may hand out the new Ps before the call returns. */
+	if (f && want <= GMP_MAX_PROCS)
+		fz_raise(&f->pmax, want);
+	e = fz_do(wk, k, C_RESIZE, &a, sizeof(a));
+	if (f && (e == 0 || e == -1) && want <= GMP_MAX_PROCS &&
+	    f == atomic_load(&ep->inst[k].cur))
+		fz_raise(&f->pmade, want);
+	if (!e && a.nprocs > GMP_MAX_PROCS)
+		fz_fail("PROCRESIZE answered %u Ps before", a.nprocs);
 }
 
 static void fz_op_badcmd(struct fz_worker *wk, int k)
@@ -961,7 +1013,7 @@ static void fz_op_ring(struct fz_worker *wk, int k)
 	uint32_t *headp, *tailp, h, t;
 	uint64_t *ring, *next;
 	uint8_t *base;
-	int p;
+	int p, n;
 
 	if (!f || !atomic_load(&f->mapped))
 		return;
@@ -971,8 +1023,9 @@ static void fz_op_ring(struct fz_worker *wk, int k)
 	 * and a P past this file's pages is a write into the next mapping.
 	 */
 	fz_my_m(wk, k);
-	p = wk->p[k] >= 0 && wk->p[k] < (int)f->prm.nprocs && chance(r, 60) ?
-	    wk->p[k] : (int)below(r, f->prm.nprocs);
+	n = atomic_load(&f->pmade);
+	p = wk->p[k] >= 0 && wk->p[k] < n && chance(r, 60) ?
+	    wk->p[k] : (int)below(r, n);
 	base = f->procs + f->prm.procs.p0 + (size_t)p * f->prm.procs.p_stride;
 	headp = (uint32_t *)(base + f->prm.procs.runqhead);
 	tailp = (uint32_t *)(base + f->prm.procs.runqtail);
@@ -1074,7 +1127,10 @@ static void *fz_scrib_fn(void *arg)
 
 		if (!atomic_load(&f->mapped))
 			goto nap;
-		w = (uint32_t *)f->procs + below(r, f->prm.procs.size / 4);
+		/* Only the pages of Ps made: the rest of the range is SIGBUS. */
+		w = (uint32_t *)f->procs +
+		    below(r, (f->prm.procs.p0 + (size_t)atomic_load(&f->pmade) *
+			      f->prm.procs.p_stride) / 4);
 		__atomic_store_n(w, edge32(r), __ATOMIC_RELAXED);
 nap:
 		if (++n % 32 == 0)
@@ -1269,7 +1325,7 @@ static int fz_owner2(int fd)
 	if (ioctl(fd, GMP_IOC_SCHEDTRACE, &t))
 		return 60;
 	buf[t.len] = 0;
-	if (fz_check_trace(buf, 0))
+	if (fz_check_trace(buf, 0, 0))
 		return 61;
 	if (ioctl(fd, GMP_IOC_RUNQ_PUT, &q))
 		return 60;
@@ -1291,7 +1347,7 @@ static int fz_owner2(int fd)
 	if (ioctl(fd, GMP_IOC_SCHEDTRACE, &t))
 		return 60;
 	buf[t.len] = 0;
-	if (fz_check_trace(buf, 0))
+	if (fz_check_trace(buf, 0, 0))
 		return 61;
 	return 0;
 }

@@ -357,6 +357,8 @@ TEST(resize_needs_its_setup_flag_and_a_clean_request)
 		  g.prm.procs.size);
 	EXPECT_EQ(1, g.prm.nprocs);
 	EXPECT_EQ(-EINVAL, gmp_procresize(&g, GMP_MAX_PROCS + 1));
+	EXPECT_EQ(-EINVAL, gmp_procresize(&g, 0x80000000u));
+	EXPECT_EQ(-EINVAL, gmp_procresize(&g, 0xffffffffu));
 	a.flags = GMP_RESIZE_DEFAULT << 1;	/* unknown */
 	EXPECT_EQ(-EINVAL, gmp_ioctl(g.fd, GMP_IOC_PROCRESIZE, &a));
 	a.flags = 0;

@@ -20,6 +20,7 @@
 #include "kselftest_harness.h"
 #include "rt_util.h"
 #include "rt_net_util.h"
+#include "runtime.h"
 
 RT_NPROCS_FIXTURE;
 
@@ -131,13 +132,21 @@ static int close_main(void *arg)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	char buf[16];
 	long n;
+	int i;
 
 	(void)arg;
 	/* close wakes the reader with -ECANCELED */
 	GCHECK(pipe2(pfd, O_CLOEXEC) == 0);
 	gmprt_wg_add(&wg, 1);
 	gmprt_go(blocked_reader, NULL);
-	gmprt_sleep(ms(20));
+	/*
+	 * Until the reader waits on the fd (white box: npollwait), not a
+	 * fixed 20 ms: on the debug kernel under load it once had not begun
+	 * by then, and read a closed fd (EBADF).
+	 */
+	for (i = 0; i < 5000 && !load_acquire(&sched.npollwait); i++)
+		gmprt_sleep(ms(1));
+	GCHECK(load_acquire(&sched.npollwait) == 1);
 	GCHECK(gmprt_close(pfd[0]) == 0);
 	gmprt_wg_wait(&wg);
 	GCHECKF(waiter_ret == -ECANCELED, "waiter got %ld", waiter_ret);
