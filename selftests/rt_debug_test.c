@@ -220,12 +220,22 @@ static void quit_parked(void *arg)
 	gmprt_chan_recv(quit_c, NULL);
 }
 
+/*
+ * The signal comes from another G, 50 ms on: main is asleep by then.  Sent
+ * from main itself, the dump could catch main between kill() and its park
+ * (it did once: "goroutine 1 [running]").
+ */
+static void quit_sender(void *arg)
+{
+	gmprt_sleep(50 * 1000000LL);
+	kill(getpid(), SIGQUIT);
+}
+
 static int quit_main(void *arg)
 {
 	quit_c = gmprt_chan_make(0, 0);
 	gmprt_go(quit_parked, NULL);
-	gmprt_sleep(50 * 1000000LL);
-	kill(getpid(), SIGQUIT);
+	gmprt_go(quit_sender, NULL);
 	for (;;)
 		gmprt_sleep(1000 * 1000000LL);
 	return 0;
