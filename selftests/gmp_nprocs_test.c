@@ -161,8 +161,12 @@ static int report_nprocs(void *arg)
 	return gmprt_nprocs();
 }
 
-/* In a child in @c: gmprt_main() with nprocs @n and $GMPRT_NPROCS @env. */
-static int rt_nprocs_in(struct cg *c, int n, const char *env)
+/*
+ * In a child in @c: gmprt_main(@fn, @arg) with nprocs @n and $GMPRT_NPROCS
+ * @env (NULL: unset).  Return: its exit status, -1 if it did not exit.
+ */
+static int rt_child(struct cg *c, int n, const char *env, int (*fn)(void *),
+		    void *arg)
 {
 	int status;
 	pid_t pid = fork();
@@ -179,11 +183,16 @@ static int rt_nprocs_in(struct cg *c, int n, const char *env)
 		else
 			unsetenv("GMPRT_NPROCS");
 		cfg.nprocs = n;
-		_exit(gmprt_main(report_nprocs, NULL, &cfg));
+		_exit(gmprt_main(fn, arg, &cfg));
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+static int rt_nprocs_in(struct cg *c, int n, const char *env)
+{
+	return rt_child(c, n, env, report_nprocs, NULL);
 }
 
 TEST_F(cpulimit, the_runtime_default_follows_the_limit)
@@ -270,35 +279,13 @@ static int stay_main(void *arg)
 	return 0;
 }
 
-/* In a child in @c: the runtime with nprocs @n ($GMPRT_NPROCS unset). */
-static int rt_child(struct cg *c, int n, int (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		struct gmprt_config cfg = GMPRT_CONFIG_INIT;
-
-		if (cg_enter(c, 0))
-			_exit(200);
-		unsetenv("GMPRT_NPROCS");
-		cfg.nprocs = n;
-		_exit(gmprt_main(fn, arg, &cfg));
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 TEST_F(cpulimit, the_runtime_follows_a_changed_limit)
 {
 	struct follow fw = { .parent = &self->parent, .ncpu = self->ncpu };
 
 	if (self->ncpu < 2)
 		SKIP(return, "one CPU: no limit lowers the default");
-	EXPECT_EQ(0, rt_child(&self->child, 0, follow_main, &fw));
+	EXPECT_EQ(0, rt_child(&self->child, 0, NULL, follow_main, &fw));
 }
 
 TEST_F(cpulimit, an_explicit_nprocs_never_follows)
@@ -308,11 +295,11 @@ TEST_F(cpulimit, an_explicit_nprocs_never_follows)
 	if (self->ncpu < 2)
 		SKIP(return, "one CPU: no limit lowers the default");
 	/* The config field. */
-	EXPECT_EQ(0, rt_child(&self->child, self->ncpu, stay_main, &fw));
+	EXPECT_EQ(0, rt_child(&self->child, self->ncpu, NULL, stay_main, &fw));
 	/* gmprt_set_nprocs() after a default start. */
 	ASSERT_EQ(0, cg_set(&self->parent, "cpu.max", "max 100000"));
 	fw.set_first = true;
-	EXPECT_EQ(0, rt_child(&self->child, 0, stay_main, &fw));
+	EXPECT_EQ(0, rt_child(&self->child, 0, NULL, stay_main, &fw));
 }
 
 /* The question alone changes nothing, and answers for the caller. */

@@ -325,13 +325,9 @@ static g_t *globrunqget(struct p *pp, uint32_t max)
 
 /* ---- G free lists and ids (Go's gfput / gfget, goidcache) ------------- */
 
-static void gfput(struct p *pp, g_t *gp)
+/* The first free G of @pp to the global list. */
+static void gfmove(struct p *pp)
 {
-	gp->schedlink = pp->gfree;
-	pp->gfree = gp;
-	if (++pp->ngfree < GFREE_LOCAL_MAX)
-		return;
-	while (pp->ngfree >= GFREE_MOVE) {
 		g_t *g1 = pp->gfree;
 
 		pp->gfree = g1->schedlink;
@@ -342,7 +338,16 @@ static void gfput(struct p *pp, g_t *gp)
 		sched.gfree = g1;
 		sched.ngfree++;
 		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
-	}
+}
+
+static void gfput(struct p *pp, g_t *gp)
+{
+	gp->schedlink = pp->gfree;
+	pp->gfree = gp;
+	if (++pp->ngfree < GFREE_LOCAL_MAX)
+		return;
+	while (pp->ngfree >= GFREE_MOVE)
+		gfmove(pp);
 }
 
 /*
@@ -351,18 +356,8 @@ static void gfput(struct p *pp, g_t *gp)
  */
 void gmprt_gfpurge(struct p *pp)
 {
-	while (pp->gfree) {
-		g_t *g1 = pp->gfree;
-
-		pp->gfree = g1->schedlink;
-		pp->ngfree--;
-		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
-			cpu_relax();
-		g1->schedlink = sched.gfree;
-		sched.gfree = g1;
-		sched.ngfree++;
-		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
-	}
+	while (pp->gfree)
+		gfmove(pp);
 }
 
 static g_t *gfget(struct p *pp)
