@@ -332,6 +332,9 @@ VM_BUILD := $(B)/vm-$(VM_KERNEL)
 # Packed next to gmp.ko by qemu/mkinitramfs.sh, loaded by the runner after
 # it: qemu/pnkey/gmp_pnkey.c says why (a QEMU TCG workaround).
 export PNKEY := $(abspath $(VM_BUILD)/pnkey/gmp_pnkey.ko)
+# gmp.ko without its tracepoints, for gmp_fault_test (debug kernel only).
+NOTRACE_BUILD := $(VM_BUILD)/notrace
+export NOTRACE_KO := $(if $(filter debug,$(VM_KERNEL)),$(abspath $(NOTRACE_BUILD)/kmod/gmp.ko))
 # The kernel's facts are read when its line runs (deps.sh may have just
 # fetched or built it: on an empty cache, make's parse-time view is empty).
 VM_KFACT = $$(cat $(GMP_CACHE)/kernels/$(VM_KERNEL)/$(1) 2>/dev/null)
@@ -350,6 +353,19 @@ vm-module:
 	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
 		ln -sfn $$f $(VM_BUILD)/kmod/; done
 	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(VM_BUILD) $(KBUILD_ARCH) modules
+ifeq ($(VM_KERNEL),debug)
+	@# gmp_fault_test's module_load steps through every fault point of
+	@# the load: built with NOTRACE (the kernel's own switch), so that none
+	@# is the kernel's trace-event setup, which WARNs on a failure.
+	@mkdir -p $(NOTRACE_BUILD)
+	@for f in Kbuild uapi VERSION; do ln -sfn $(SRC)/$$f $(NOTRACE_BUILD)/$$f; done
+	@mkdir -p $(NOTRACE_BUILD)/kmod
+	@find $(NOTRACE_BUILD)/kmod -maxdepth 1 -type l ! -exec test -e {} \; -delete
+	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
+		ln -sfn $$f $(NOTRACE_BUILD)/kmod/; done
+	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(NOTRACE_BUILD) $(KBUILD_ARCH) \
+		KCFLAGS=-DNOTRACE modules
+endif
 	@mkdir -p $(VM_BUILD)/pnkey
 	@ln -sfn $(SRC)/qemu/pnkey/Kbuild $(SRC)/qemu/pnkey/gmp_pnkey.c $(VM_BUILD)/pnkey/
 	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(VM_BUILD)/pnkey $(KBUILD_ARCH) modules

@@ -213,6 +213,7 @@ static void gmp_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 	}
 	atomic_set(&m->mstate, GMP_MS_BLOCKED);
 	gmp_stat(s, GMP_STAT_BLOCK);
+	trace_gmp_block(s->id, m->id, p->id, grace);
 	hrtimer_start(&m->timer, ns_to_ktime(grace), GMP_TIMER_MODE);
 }
 
@@ -224,6 +225,8 @@ static void gmp_sched_in(struct preempt_notifier *pn, int cpu)
 
 	if (old == GMP_MS_RUNNING)
 		return;
+	if (old != GMP_MS_SLEEP)	/* it blocked holding a P (gmp_block) */
+		trace_gmp_unblock(m->s->id, m->id, old == GMP_MS_TAKEN);
 	if (old == GMP_MS_BLOCKED)
 		hrtimer_try_to_cancel(&m->timer);	/* running: it finds RUNNING */
 	else if (old == GMP_MS_TAKEN)
@@ -442,7 +445,7 @@ static void gmp_preempt_fn(struct callback_head *cb)
 	    !READ_ONCE(m->kslot->inruntime)) {
 		__gmp_m_setp(m, NULL);
 		gmp_stat(s, GMP_STAT_PREEMPT_HANDOFF);
-		__gmp_handoffp(s, p, &wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_PREEMPT, &wq);
 	}
 	spin_unlock(&s->lock);
 	gmp_wakeq_flush(&wq);
@@ -507,7 +510,7 @@ bool __gmp_take_blocked(struct gmp_sched *s, struct gmp_p *p,
 	m->p = NULL;
 	p->m = NULL;
 	gmp_stat(s, GMP_STAT_BLOCK_HANDOFF);
-	__gmp_handoffp(s, p, wq);
+	__gmp_handoffp(s, p, GMP_HANDOFF_BLOCK, wq);
 	return true;
 }
 

@@ -34,6 +34,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/gmp.h>
+#include "gmp_trace.h"
 
 /*
  * The shared pages.  Their layout is private to the kernel: user space learns
@@ -314,7 +315,8 @@ struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p);
 struct gmp_p *__gmp_pidleget(struct gmp_sched *s);
 void __gmp_hold(struct gmp_sched *s, struct gmp_p *p, struct gmp_m *m);
 void __gmp_m_setp(struct gmp_m *m, struct gmp_p *p);
-void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq);
+void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p,
+		    enum gmp_handoff_why why, struct gmp_wakeq *wq);
 void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
 		  struct gmp_wakeq *wq);
 void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq);

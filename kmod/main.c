@@ -155,7 +155,9 @@ static long gmp_ioc_park(struct gmp_sched *s, void __user *up)
 	m = gmp_m_self(s, a.m);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	trace_gmp_park(s->id, m->id, a.flags, a.deadline);
 	ret = gmp_park(s, m, &a);
+	trace_gmp_unpark(s->id, m->id, ret, a.result, a.p);
 	if (ret)
 		return ret;
 	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;
@@ -186,6 +188,7 @@ static long gmp_ioc_wake(struct gmp_sched *s, void __user *up)
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	ret = gmp_wake(s, m, &a);
+	trace_gmp_wake(s->id, m->id, a.flags, ret, a.result, a.p, a.target);
 	if (ret)
 		return ret;
 	return copy_to_user(up, &a, sizeof(a)) ? -EFAULT : 0;

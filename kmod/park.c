@@ -345,6 +345,7 @@ void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
 		__gmp_reserve(p);
 		list_add_tail(&p->newm, &s->newmq);
 		gmp_stat(s, GMP_STAT_NEWM);
+		trace_gmp_newm(s->id, p->id);
 		wake_up(&s->newm_wq);
 		return;
 	}
@@ -381,23 +382,28 @@ static void __gmp_handoff_retiring(struct gmp_sched *s, struct gmp_p *p,
  * __gmp_handoffp() - find an M for a P nobody holds (Go's handoffp).
  * @s: the instance
  * @p: the P, taken from its holder or its reservation
+ * @why: what took it (the gmp_handoff tracepoint's reason)
  * @wq: where to queue the task to wake
  *
  * Starts an M if P has local work, a timer pending or the global queue has
  * work; starts a spinning M if nobody spins and no P is idle; otherwise
  * idles P.  Called with sched->lock held.
  */
-void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq)
+void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p,
+		    enum gmp_handoff_why why, struct gmp_wakeq *wq)
 	__must_hold(&s->lock)
 {
 	u32 *spin = gmp_nmspinning(s);
 
 	lockdep_assert_held(&s->lock);
 	if (s->dead) {
+		trace_gmp_handoff(s->id, p->id, why, GMP_HANDOFF_TO_DEAD);
 		__gmp_pidleput(s, p);
 		return;
 	}
 	if (gmp_p_retiring(s, p)) {
+		trace_gmp_handoff(s->id, p->id, why, __gmp_runq_empty(p) ?
+				  GMP_HANDOFF_TO_STOP : GMP_HANDOFF_TO_M);
 		__gmp_handoff_retiring(s, p, wq);
 		return;
 	}
@@ -410,13 +416,16 @@ void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p, struct gmp_wakeq *wq)
 	 */
 	if (!__gmp_runq_empty(p) || s->gq_size ||
 	    READ_ONCE(p->kp->timer0when)) {
+		trace_gmp_handoff(s->id, p->id, why, GMP_HANDOFF_TO_M);
 		__gmp_startm(s, p, false, wq);
 		return;
 	}
 	if (!READ_ONCE(*spin) && !s->npidle && cmpxchg(spin, 0, 1) == 0) {
+		trace_gmp_handoff(s->id, p->id, why, GMP_HANDOFF_TO_SPIN);
 		__gmp_startm(s, p, true, wq);
 		return;
 	}
+	trace_gmp_handoff(s->id, p->id, why, GMP_HANDOFF_TO_IDLE);
 	__gmp_pidleput(s, p);
 }
 
@@ -444,13 +453,13 @@ void __gmp_drop_m(struct gmp_sched *s, struct gmp_m *m, struct gmp_wakeq *wq)
 
 		__gmp_m_setp(m, NULL);
 		p->m = NULL;
-		__gmp_handoffp(s, p, wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_DEADM, wq);
 	}
 	if (m->note && m->nextp) {
 		struct gmp_p *p = m->nextp;
 
 		m->nextp = NULL;
-		__gmp_handoffp(s, p, wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_DEADM, wq);
 	}
 	m->note = false;
 }
@@ -628,7 +637,7 @@ static int gmp_park_locked(struct gmp_sched *s, struct gmp_m *m,
 
 		__gmp_m_setp(m, NULL);
 		p->m = NULL;
-		__gmp_handoffp(s, p, &wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_LOCKED, &wq);
 	}
 	if (m->spinning)
 		__gmp_spinning_dec(s);
@@ -963,9 +972,9 @@ int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
 	if (p == m->p) {
 		__gmp_m_setp(m, NULL);
 		p->m = NULL;
-		__gmp_handoffp(s, p, &wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_RELEASE, &wq);
 	} else if (p->state == GMP_PS_RESERVED && list_empty(&p->newm)) {
-		__gmp_handoffp(s, p, &wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_RELEASE, &wq);
 	} else {
 		ret = -EINVAL;
 	}

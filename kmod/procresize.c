@@ -225,7 +225,7 @@ int gmp_procresize(struct gmp_sched *s, struct gmp_procresize *a)
 			struct gmp_p *p = s->allp[i];
 
 			if (__gmp_pidleget_id(s, p))
-				__gmp_handoffp(s, p, &wq);
+				__gmp_handoffp(s, p, GMP_HANDOFF_RESIZE, &wq);
 			else if (p->state == GMP_PS_HELD)
 				WRITE_ONCE(p->kp->preempt, 1);
 		}

@@ -118,6 +118,7 @@ int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a)
 		need = a->n > room ? DIV_ROUND_UP(a->n - room, GMP_GQ_CHUNK) : 0;
 		if (need <= s->gq_nspare) {
 			__gmp_gq_append(s, gs, a->n);
+			trace_gmp_runq_put(s->id, a->n, s->gq_size);
 			break;
 		}
 		need -= s->gq_nspare;
@@ -236,6 +237,7 @@ int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a)
 	} else if (n) {
 		spin_lock(&s->lock);
 		__gmp_gq_drop(s, n, &tofree);
+		trace_gmp_runq_get(s->id, n, s->gq_size);
 		spin_unlock(&s->lock);
 	}
 	mutex_unlock(&s->gq_get);

@@ -88,12 +88,16 @@ static void __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 		p->schedtick = t;
 		p->schedwhen = now;
 	} else if (p->schedwhen + GMP_FORCE_PREEMPT_NS <= now) {
+		bool handoff = (s->flags & GMP_SETUP_HANDOFF) &&
+			       status == GMP_P_RUNNING &&
+			       ms == GMP_MS_RUNNING && holder->p == p;
+
 		WRITE_ONCE(kp->preempt, 1);
 		gmp_stat(s, GMP_STAT_PREEMPT);
+		trace_gmp_preempt(s->id, p->id, holder->id, handoff);
 		p->schedwhen = now;	/* ask again in 10 ms, not every round */
 		preempted = true;
-		if ((s->flags & GMP_SETUP_HANDOFF) && status == GMP_P_RUNNING &&
-		    ms == GMP_MS_RUNNING && holder->p == p)
+		if (handoff)
 			gmp_preempt_handoff(s, holder, t);
 	}
 	if (status != GMP_P_SYSCALL || holder->p != p)
@@ -115,7 +119,7 @@ static void __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	p->m = NULL;
 	gmp_stat(s, GMP_STAT_RETAKE);
 	r->handoffs++;
-	__gmp_handoffp(s, p, wq);
+	__gmp_handoffp(s, p, GMP_HANDOFF_SYSCALL, wq);
 }
 
 /*
@@ -131,7 +135,7 @@ static void __gmp_orphan_newm(struct gmp_sched *s, struct gmp_wakeq *wq)
 		return;
 	list_for_each_entry_safe(p, tmp, &s->newmq, newm) {
 		list_del_init(&p->newm);
-		__gmp_handoffp(s, p, wq);
+		__gmp_handoffp(s, p, GMP_HANDOFF_NEWM, wq);
 	}
 }
 

@@ -36,6 +36,11 @@ cp "$module" "$stage/gmp.ko"
 if [ -n "${PNKEY:-}" ] && [ -f "$PNKEY" ]; then
 	cp "$PNKEY" "$stage/gmp_pnkey.ko"
 fi
+# NOTRACE_KO: gmp.ko built without its tracepoints, for gmp_fault_test's
+# module_load (the Makefile's vm-module says why); debug kernel only.
+if [ -n "${NOTRACE_KO:-}" ] && [ -f "$NOTRACE_KO" ]; then
+	cp "$NOTRACE_KO" "$stage/gmp-notrace.ko"
+fi
 if [ -f "$testdir/list" ]; then
 	list=$(cat "$testdir/list")
 else
