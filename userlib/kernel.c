@@ -243,7 +243,9 @@ int gmprt_k_release(struct m *mp, int p)
 int gmprt_k_runqput(const uint64_t *gs, uint32_t n, uint32_t flags)
 {
 	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n, .flags = flags };
+	struct m *mp = getm();
 
+	traceev(mp, TR_GLOBAL_PUT, 0, TRP(mp), n);
 	return kioctl(GMP_IOC_RUNQ_PUT, &a);
 }
 
@@ -260,6 +262,11 @@ int gmprt_k_runqget(uint64_t *gs, uint32_t max)
 	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = max };
 	int err = kioctl(GMP_IOC_RUNQ_GET, &a);
 
+	if (!err && a.n) {
+		struct m *mp = getm();
+
+		traceev(mp, TR_GLOBAL_GET, 0, TRP(mp), a.n);
+	}
 	return err ? err : (int)a.n;
 }
 

@@ -106,6 +106,7 @@ void gmprt_stoplockedm(struct m *mp)
 	dropp(mp);
 	__atomic_fetch_add(&sched.nmlocked, 1, __ATOMIC_SEQ_CST);
 	store_relaxed(&mp->nparks, mp->nparks + 1);
+	traceev(mp, TR_MPARK, 0, -1, 0);
 	do
 		err = gmprt_k_park(mp, GMP_PARK_LOCKED, 0, &r);
 	while (err == -EINTR);
@@ -118,6 +119,7 @@ void gmprt_stoplockedm(struct m *mp)
 		gmprt_throw("GMP_IOC_PARK (locked) returned without a P");
 	gmprt_acquirep(mp, r.p);
 	mp->spinning = false;
+	traceev(mp, TR_MUNPARK, 0, r.p, 0);
 	if (unlikely(mp->lockedg->status != G_RUNNABLE))
 		gmprt_throw("locked M woken for a G that is not runnable (status %u)",
 			    mp->lockedg->status);

@@ -196,6 +196,7 @@ static void *poller(void *arg)
 {
 	struct epoll_event evs[NEVENTS];
 	g_t *batch[2 * NEVENTS];
+	struct m *tm = gmprt_trace_thread();	/* not an M: a track of its own */
 	int i, n, k;
 
 	(void)arg;
@@ -232,8 +233,14 @@ static void *poller(void *arg)
 					batch[k++] = gp;
 			}
 		}
-		if (k)
+		if (k) {
+			if (unlikely(tm)) {
+				traceev(tm, TR_NETPOLL, 0, -1, k);
+				for (i = 0; i < k; i++)
+					traceev(tm, TR_READY, batch[i]->goid, -1, 0);
+			}
 			gmprt_injectglist(batch, k);
+		}
 	}
 	return NULL;
 }

@@ -450,9 +450,11 @@ static void execute(struct m *mp, g_t *gp, bool inherit)
 	gp->m = mp;
 	mp->curg = gp;
 	errno = gp->errno_save;
+	traceev(mp, TR_START, gp->goid, pp->id, 0);
 	gmprt_swapctx(&mp->g0sp, gp->sp);
 	/* On g0 again; the G is off its stack. */
 	gp = mp->curg;
+	traceev(mp, TR_STOP, gp->goid, TRP(mp), 0);
 	mp->curg = NULL;
 	gp->m = NULL;
 	mp->mcallfn(gp);
@@ -640,8 +642,10 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
 			if (load_relaxed(p2->kstatus) == GMP_P_IDLE)
 				continue;
 			gp = gmprt_runqsteal(pp, p2, last);
-			if (gp)
+			if (gp) {
+				traceev(mp, TR_STEAL, 0, pp->id, p2->id);
 				return gp;
+			}
 		}
 	}
 	return NULL;
@@ -669,6 +673,7 @@ void gmprt_stopm(struct m *mp)
 		}
 		mp->p = NULL;
 		store_relaxed(&mp->nparks, mp->nparks + 1);
+		traceev(mp, TR_MPARK, 0, -1, 0);
 		err = gmprt_k_park(mp, flags, 0, &r);
 		mp->spinning = false;
 		if (err == -EINTR) {
@@ -683,6 +688,7 @@ void gmprt_stopm(struct m *mp)
 			gmprt_throw("GMP_IOC_PARK returned without a P");
 		gmprt_acquirep(mp, r.p);
 		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
+		traceev(mp, TR_MUNPARK, 0, r.p, 0);
 		return;
 	}
 }
@@ -875,6 +881,7 @@ static void goexit0(g_t *gp)
 	struct m *mp = getm();
 	bool locked = gp->lockedm != NULL;
 
+	traceev(mp, TR_EXIT, gp->goid, TRP(mp), 0);
 	gp->status = G_DEAD;
 	gp->fn = NULL;
 	gp->arg = NULL;
@@ -909,6 +916,7 @@ void gmprt_yield(void)
 {
 	RT_ENTER(gp, "gmprt_yield");
 
+	traceev(gp->m, TR_YIELD, gp->goid, TRP(gp->m), 0);
 	gmprt_mcall(gosched_m);
 }
 
@@ -916,7 +924,10 @@ void gmprt_yield(void)
 static inline void preemptcheck(struct p *pp)
 {
 	if (unlikely(load_relaxed(pp->kpreempt))) {
+		struct m *mp = getm();
+
 		store_relaxed(pp->kpreempt, 0);
+		traceev(mp, TR_PREEMPT, mp->curg->goid, pp->id, 0);
 		gmprt_mcall(gosched_m);
 	}
 }
@@ -970,6 +981,7 @@ int gmprt_go(void (*fn)(void *), void *arg)
 	g_init(gp, fn, arg);
 	gp->goid = newgoid(pp);
 	gp->status = G_RUNNABLE;
+	traceev(mp, TR_SPAWN, self->goid, pp->id, gp->goid);
 	gmprt_runqput(pp, gp, true);
 	gmprt_wakep();
 	preemptcheck(pp);
@@ -1003,6 +1015,7 @@ static void park_m(g_t *gp)
 	mp->parkfn = NULL;
 	gp->waitsince = load_relaxed(&sched.coarsenow);
 	gp->status = G_WAITING;
+	traceev(mp, TR_PARK, gp->goid, TRP(mp), (uintptr_t)gp->waitreason);
 	if (unlockf && !unlockf(gp, mp->parkarg)) {
 		/* Not parking after all: run it again at once, same time slice. */
 		gp->status = G_RUNNABLE;
@@ -1050,6 +1063,7 @@ void gmprt_goready(g_t *gp)
 		gmprt_throw("gmprt_ready of a G that is not waiting (status %u): a G is readied once per park",
 			    gp->status);
 	gp->status = G_RUNNABLE;
+	traceev(mp, TR_READY, gp->goid, TRP(mp), 0);
 	if (unlikely(!mp || !mp->p)) {
 		/* A thread with no P: where an M will find it. */
 		gmprt_globrunqput_wake(gp);
@@ -1124,12 +1138,14 @@ void gmprt_lostp(g_t *gp)
 		gmprt_throw("P%d is used by two Ms (M%u and M%u)", oldp->id,
 			    mp->id, load_relaxed(&oldp->owner)->id);
 	mp->p = NULL;
+	traceev(mp, TR_LOSTP, gp->goid, -1, oldp->id);
 	err = gmprt_k_acquire(mp, oldp->id, GMP_ACQUIRE_ANY, &pid);
 	if (err)
 		gmprt_throw("GMP_IOC_ACQUIRE_P after a handoff: %s", strerror(-err));
-	if (pid != GMP_NONE)
+	if (pid != GMP_NONE) {
 		gmprt_acquirep(mp, pid);
-	else
+		traceev(mp, TR_START, gp->goid, pid, 0);
+	} else
 		gmprt_mcall(gmprt_exitsyscall0);	/* resumes with a P */
 }
 
@@ -1268,6 +1284,7 @@ static void waitmain(void)
 			fputs("fatal error: all goroutines are asleep - deadlock!\n\n", stderr);
 			fflush(stderr);
 			gmprt_dump(2);
+			gmprt_trace_write();
 			_exit(2);
 		}
 		suspect = true;
@@ -1365,6 +1382,8 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	if (!err)
 		err = gmprt_debug_init();
 	if (!err)
+		err = gmprt_trace_init();
+	if (!err)
 		err = gmprt_kernel_open(c.nprocs, c.flags);
 	if (err) {
 		/* Nothing started: the program may go on without gmp. */
@@ -1412,5 +1431,6 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 
 	waitmain();
 	gmprt_debug_stop();
+	gmprt_trace_write();
 	return sched.mainret;
 }

@@ -67,6 +67,7 @@ enum {
 };
 
 struct m;
+struct tbuf;
 struct p;
 struct gmprt_g;
 
@@ -182,6 +183,9 @@ struct m {
 	uint32_t insyscall;		/* a G of this M is in a syscall */
 	uint64_t nparks;		/* times this M parked */
 	uint32_t exited;		/* its thread left with its locked G */
+	/* GMPRT_TRACE (trace.c): this M's event chunks, written by it only. */
+	struct tbuf *trhead;
+	struct tbuf *trcur;
 };
 
 struct gmprt_sched {
@@ -363,6 +367,47 @@ static inline void rt_leave_any(struct gmprt_g **gpp)
 		rt_enter_any()
 
 /* asm_amd64.S, asm_arm64.S: the context switch */
+/*
+ * GMPRT_TRACE's events (trace.c).  Off, a hook is a load and a predicted
+ * branch; GMPRT_NO_TRACE compiles them out (bench/ measures the difference).
+ */
+enum {
+	TR_START = 1,		/* G g starts running on P p */
+	TR_STOP,		/* ... and stops (the reason follows as an instant) */
+	TR_SYSCALL,		/* gmprt_entersyscall */
+	TR_SYSCALL_END,		/* gmprt_exitsyscall, on P p (-1: none yet) */
+	TR_LOSTP,		/* gmp.ko took P arg (block or preempt handoff) */
+	TR_SPAWN,		/* G arg was made runnable by gmprt_go */
+	TR_READY,		/* G g was readied */
+	TR_PARK,		/* G g parks; arg: its wait reason (a literal) */
+	TR_YIELD,
+	TR_PREEMPT,
+	TR_EXIT,
+	TR_STEAL,		/* from P arg */
+	TR_GLOBAL_GET,		/* arg Gs from the global queue */
+	TR_GLOBAL_PUT,		/* arg Gs to the global queue */
+	TR_NETPOLL,		/* arg Gs made ready by the poller */
+	TR_MPARK,		/* the M sleeps in gmp.ko */
+	TR_MUNPARK,		/* ... and is back, with P p */
+	TR_NTYPES
+};
+extern bool gmprt_tracing;
+int gmprt_trace_init(void);
+void gmprt_trace_write(void);
+struct m *gmprt_trace_thread(void);
+void gmprt_traceev(struct m *mp, unsigned int type, uint64_t g, int p, uint64_t arg);
+#ifdef GMPRT_NO_TRACE
+#define traceev(mp, type, g, p, arg)	((void)(mp))
+#else
+static inline void traceev(struct m *mp, unsigned int type, uint64_t g, int p, uint64_t arg)
+{
+	if (unlikely(load_relaxed(&gmprt_tracing)))
+		gmprt_traceev(mp, type, g, p, arg);
+}
+#endif
+/* The P @mp holds, for an event: its id, or -1. */
+#define TRP(mp)	((mp) && (mp)->p ? (mp)->p->id : -1)
+
 void gmprt_swapctx(void **save_sp, void *new_sp);
 void gmprt_gstart(void);
 

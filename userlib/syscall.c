@@ -24,6 +24,7 @@ void gmprt_entersyscall(void)
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;
 
+	traceev(mp, TR_SYSCALL, gp->goid, pp->id, 0);
 	gp->status = G_SYSCALL;
 	store_relaxed(&mp->insyscall, 1);
 	pp->syscalltick++;
@@ -79,11 +80,13 @@ void gmprt_exitsyscall(void)
 	store_relaxed(&mp->insyscall, 0);
 	if (cas_acqrel(oldp->kstatus, GMP_P_SYSCALL_M(mp->id), GMP_P_RUNNING)) {
 		mp->p = oldp;		/* fast path: nobody took it */
+		traceev(mp, TR_SYSCALL_END, gp->goid, oldp->id, 0);
 	} else {
 		/* Its old P first, if idle (Go's exitsyscallfast). */
 		err = gmprt_k_acquire(mp, oldp->id, GMP_ACQUIRE_ANY, &pid);
 		if (err)
 			gmprt_throw("GMP_IOC_ACQUIRE_P: %s", strerror(-err));
+		traceev(mp, TR_SYSCALL_END, gp->goid, pid == GMP_NONE ? -1 : pid, 0);
 		if (pid != GMP_NONE)
 			gmprt_acquirep(mp, pid);
 		else
