@@ -1257,7 +1257,7 @@ static bool quiescent(uint64_t *activity)
 static void waitmain(void)
 {
 	int64_t sleep = CHECKDEAD_NS, checked = 0, followed = 0;
-	uint64_t before = 0, now;
+	uint64_t before = 0, now, again;
 	bool suspect = false;
 
 	while (!load_acquire(&sched.maindone)) {
@@ -1280,7 +1280,14 @@ static void waitmain(void)
 			suspect = false;
 			continue;
 		}
-		if (suspect && now == before && !gmprt_foreign_threads()) {
+		/*
+		 * A foreign thread seen gone may have readied a G just before
+		 * it went, after the sample above: sample again after looking
+		 * (its wake shows as an M not idle, a G queued, or a park
+		 * more), and main may have returned meanwhile.
+		 */
+		if (suspect && now == before && !gmprt_foreign_threads() &&
+		    quiescent(&again) && again == now && !load_acquire(&sched.maindone)) {
 			fputs("fatal error: all goroutines are asleep - deadlock!\n\n", stderr);
 			fflush(stderr);
 			gmprt_dump(2);
