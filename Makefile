@@ -131,7 +131,7 @@ HARNESS_TESTS := $(basename $(notdir $(wildcard selftests/harness/*_test.c)))
 
 .DEFAULT_GOAL := all
 .PHONY: all module userlib selftests examples deps deps-host check check-host check-vm check-harness \
-	check-debug check-dkms run vm vm-run vm-module install uninstall install-module \
+	check-debug check-dkms run trace-demo vm vm-run vm-module install uninstall install-module \
 	uninstall-module dkms-install dkms-uninstall checkpatch clean help
 
 # What a user needs, built as any user from the sources and a kernel's
@@ -438,6 +438,19 @@ run: initramfs
 	@grep -q '^# demo exit=0' $(RESULTS)/run-$(VM_KERNEL)/output.log || \
 		{ echo "make run: the demo failed (see $(RESULTS)/run-$(VM_KERNEL)/)"; exit 1; }
 
+# The demo, small (40 Gs a wave), under GMPRT_TRACE in the VM; the trace
+# comes out on the runner's line, and tools/trace-png.sh draws it.
+TRACE_DEMO := $(RESULTS)/trace-demo
+trace-demo: initramfs
+	@qemu/deps.sh gnuplot
+	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh trace $(INITRD) $(TRACE_DEMO)
+	@grep -q '^# demo exit=0' $(TRACE_DEMO)/output.log || \
+		{ echo "make trace-demo: the demo failed (see $(TRACE_DEMO)/)"; exit 1; }
+	@tr -d '\r' <$(TRACE_DEMO)/output.log | \
+		sed -n '/^# trace: begin$$/,/^# trace: end$$/{/^# trace: /!p}' >$(TRACE_DEMO)/trace.json
+	@tools/trace-png.sh $(TRACE_DEMO)/trace.json $(TRACE_DEMO)/trace.png
+	@echo "make trace-demo: $(TRACE_DEMO)/trace.json (open it in ui.perfetto.dev) and trace.png"
+
 vm: initramfs
 	@echo "Booting $(VM_KERNEL) with gmp.ko loaded; exit the shell (or Ctrl-a x) to stop."
 	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh shell $(INITRD) $(RESULTS)/vm-$(VM_KERNEL)
@@ -517,6 +530,8 @@ help:
 	@echo "                 (with VM_KERNEL=debug: on the debug kernel, and leaks too)"
 	@echo "  check-dkms     make dkms-install for the VM kernel, staged; the module it"
 	@echo "                 builds runs a program in the VM"
+	@echo "  trace-demo     the demo under GMPRT_TRACE in the VM: the trace (JSON, for"
+	@echo "                 Perfetto) and its picture in results/trace-demo/"
 	@echo "  vm             boots the VM to a shell with gmp.ko loaded (debugging)"
 	@echo "  vm-run         PROG=prog ARGS='...': runs your static program in the VM with"
 	@echo "                 gmp.ko loaded; prints its output, fails if it does"

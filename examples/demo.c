@@ -13,8 +13,9 @@
 #include "gmprt.h"
 
 #define WAVES	4
-#define PER	2000
 #define MAXM	64
+
+static int per = 2000;		/* Gs per wave: gmp-demo [N] */
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
 
@@ -75,12 +76,12 @@ static int demo(void *arg)
 	for (w = 0; w < WAVES; w++) {
 		int64_t t0 = gmprt_now();
 
-		gmprt_wg_add(&wg, PER);
-		for (i = 0; i < PER; i++)
+		gmprt_wg_add(&wg, per);
+		for (i = 0; i < per; i++)
 			if (gmprt_go(work, (void *)(long)i))
 				return 1;
 		gmprt_schedtrace(trace, sizeof(trace), false);
-		printf("wave %d spawned %d Gs: %s", w, PER, trace);
+		printf("wave %d spawned %d Gs: %s", w, per, trace);
 		gmprt_wg_wait(&wg);
 		printf("wave %d done in %.1f ms\n", w, (gmprt_now() - t0) / 1e6);
 		print_per_m(w);
@@ -90,9 +91,18 @@ static int demo(void *arg)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	int r = gmprt_main(demo, NULL, NULL);
+	int r;
+
+	if (argc > 1) {
+		per = atoi(argv[1]);
+		if (per < 1 || per > 1000000) {
+			fprintf(stderr, "usage: gmp-demo [Gs per wave, 1 to 1000000]\n");
+			return 2;
+		}
+	}
+	r = gmprt_main(demo, NULL, NULL);
 
 	/* Below zero, the runtime did not start (it said why on stderr). */
 	return r < 0 ? 1 : r;

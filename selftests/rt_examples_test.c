@@ -14,7 +14,7 @@
 static char out[64 * 1024];
 
 /* Every "wave W: N Gs on M Ms: c1 c2 ..." line: the counts add up to N. */
-static int check_waves(const char *text, int *waves)
+static int check_waves(const char *text, unsigned long per, int *waves)
 {
 	const char *at = text;
 
@@ -32,7 +32,7 @@ static int check_waves(const char *text, int *waves)
 				return -1;
 			sum += c;
 		}
-		if (sum != n || n != 2000 || m < 1)
+		if (sum != n || n != per || m < 1)
 			return -1;
 		(*waves)++;
 	}
@@ -47,8 +47,22 @@ TEST(demo)
 	ASSERT_EQ(0, prog_run(argv, NULL, out, sizeof(out), 120)) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "gmp-demo: gmprt " GMP_VERSION ", ")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "after (scheddetail):"));
-	ASSERT_EQ(0, check_waves(out, &waves)) TH_LOG("%s", out);
+	ASSERT_EQ(0, check_waves(out, 2000, &waves)) TH_LOG("%s", out);
 	EXPECT_EQ(4, waves) TH_LOG("%s", out);
+}
+
+/* gmp-demo N: N Gs a wave (make trace-demo's small run); a bad N is refused. */
+TEST(demo_gs_per_wave)
+{
+	char *argv[] = { "/bin/gmp-demo", "40", NULL };
+	char *bad[] = { "/bin/gmp-demo", "0", NULL };
+	int waves;
+
+	ASSERT_EQ(0, prog_run(argv, NULL, out, sizeof(out), 120)) TH_LOG("%s", out);
+	ASSERT_EQ(0, check_waves(out, 40, &waves)) TH_LOG("%s", out);
+	EXPECT_EQ(4, waves) TH_LOG("%s", out);
+	EXPECT_EQ(2, prog_run(bad, NULL, out, sizeof(out), 120)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "usage: gmp-demo")) TH_LOG("%s", out);
 }
 
 TEST(threadring)

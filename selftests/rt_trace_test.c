@@ -18,6 +18,16 @@
 
 RT_NPROCS_FIXTURE;
 
+/* For the tests that run at one nprocs only: a timeout, no variants. */
+FIXTURE(one) {
+};
+FIXTURE_SETUP(one)
+{
+}
+FIXTURE_TEARDOWN(one)
+{
+}
+
 #define TRACE_MAX_EVENTS	(1 << 20)	/* userlib/trace.c */
 #define TRACE_MAX_BYTES		400		/* per event, userlib/trace.c */
 
@@ -279,16 +289,14 @@ static void block_child(void)
 	exit(rt_run(1, block_main, NULL) ? 3 : 0);
 }
 
-TEST_F_TIMEOUT(rt, a_lost_p_ends_its_span, 120)
+/* At one P: where the handoff must happen for the writer to run at all. */
+TEST_F_TIMEOUT(one, a_lost_p_ends_its_span, 120)
 {
 	static char err[8192];
 	struct facts f;
 	struct tj j;
 	size_t len;
 	char *text;
-
-	if (variant->nprocs != 1)
-		SKIP(return, "one P is where the handoff must happen");
 	ASSERT_EQ(0, run_traced(block_child, 1, err, sizeof(err))) TH_LOG("%s", err);
 	text = map_trace(&len);
 	ASSERT_NE(NULL, text);
@@ -306,7 +314,7 @@ TEST_F_TIMEOUT(rt, a_lost_p_ends_its_span, 120)
 
 /* ---- a trace that fills up ------------------------------------------------ */
 
-#define YIELDS	600000		/* 2 Gs x 3 events per yield: past the cap */
+#define YIELDS	200000		/* 2 Gs x 3 events per yield: past the cap */
 
 static void yielder(void *arg)
 {
@@ -331,15 +339,13 @@ static void full_child(void)
 	exit(rt_run(1, full_main, NULL) ? 3 : 0);
 }
 
-TEST_F_TIMEOUT(rt, a_full_trace_stays_bounded, 600)
+/* The bound does not depend on the Ps: one run, at one P. */
+TEST_F_TIMEOUT(one, a_full_trace_stays_bounded, 600)
 {
 	static char err[8192];
 	struct tj j;
 	size_t len;
 	char *text;
-
-	if (variant->nprocs != 1)
-		SKIP(return, "the bound does not depend on the Ps: one run is enough");
 	ASSERT_EQ(0, run_traced(full_child, 1, err, sizeof(err))) TH_LOG("%s", err);
 	text = map_trace(&len);
 	ASSERT_NE(NULL, text);
