@@ -31,13 +31,15 @@ BENCH_GMP      := $(basename $(notdir $(sort $(wildcard bench/gmp/*.c))))
 BENCH_GMP_OBJS := $(patsubst %,$(BB)/obj/gmp-%.o,$(BENCH_GMP))
 BENCH_GO_SRCS  := $(wildcard bench/go/*.go) bench/go/go.mod
 BENCH_PROGS    := $(BENCH_IMG)/run $(BENCH_IMG)/threads-bench \
-	$(BENCH_IMG)/parkwake $(BENCH_IMG)/go-bench
+	$(BENCH_IMG)/parkwake $(BENCH_IMG)/go-bench $(BENCH_IMG)/go119-bench \
+	$(BENCH_IMG)/echo $(BENCH_IMG)/gmp-echo
 
 .PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-quote bench-help
 
 bench-deps:
 	@qemu/deps.sh go gnuplot || \
-		echo "bench: could not install golang-go / gnuplot-nox: no Go peer or no chart"
+		echo "bench: could not install golang-go / gnuplot-nox: no Go 1.19 peer or no chart"
+	@qemu/deps.sh go124 || echo "bench: could not fetch Go 1.24 from Debian 13: no Go 1.24 peer"
 
 $(BENCH_IMG)/run: bench/run
 	@mkdir -p $(dir $@)
@@ -47,22 +49,41 @@ $(BENCH_IMG)/threads-bench: bench/threads.c bench/common.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -static -o $@ $< -lpthread
 
+# The echo workload: one client for every server; gmp's server is the
+# example users run (examples/echo.c, static as every example).
+$(BENCH_IMG)/echo: bench/echo.c bench/common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -static -o $@ $<
+$(BENCH_IMG)/gmp-echo: $(B)/gmp-echo
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 $(BENCH_IMG)/parkwake: bench/parkwake.c bench/common.h selftests/gmp_util.h uapi/linux/gmp.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -static -o $@ $< -lpthread
 
 # Static, no cgo: it runs in the initramfs, which has no libc.  The module
-# has no dependencies, so nothing is fetched (GOPROXY=off).
-$(BENCH_IMG)/go-bench: $(BENCH_GO_SRCS) | bench-deps
-	@mkdir -p $(dir $@)
-	@if command -v go >/dev/null 2>&1; then \
-		echo "go build bench/go -> $@"; \
-		cd bench/go && CGO_ENABLED=0 GOPROXY=off GOFLAGS= \
-			GOCACHE=$(CURDIR)/$(BB)/go-cache GOPATH=$(CURDIR)/$(BB)/go-path \
-			go build -trimpath -o $(CURDIR)/$@ . ; \
+# has no dependencies, so nothing is fetched (GOPROXY=off).  The main Go
+# peer is the newest Debian ships (Debian 13's Go 1.24, unpacked into the
+# cache by qemu/deps.sh go124, never installed); Debian 12's Go 1.19 stays
+# beside it as a second column.  GOTOOLCHAIN=local: never a download.
+GO124 := $(GMP_CACHE)/go-1.24/usr/lib/go-1.24/bin/go
+# go_build GO OUT: bench/go built by that compiler, or a line saying why not.
+define go_build
+	@mkdir -p $(dir $(2))
+	@if [ -x "$$(command -v $(1))" ]; then \
+		echo "$$($(1) version): go build bench/go -> $(2)"; \
+		cd bench/go && CGO_ENABLED=0 GOPROXY=off GOFLAGS= GOTOOLCHAIN=local \
+			GOCACHE=$(CURDIR)/$(BB)/go-cache-$(notdir $(2)) GOPATH=$(CURDIR)/$(BB)/go-path \
+			$(1) build -trimpath -o $(CURDIR)/$(2) . ; \
 	else \
-		echo "bench: no go compiler (qemu/deps.sh go installs golang-go): Go peer skipped"; \
+		echo "bench: no $(1): $(notdir $(2)) skipped"; \
 	fi
+endef
+$(BENCH_IMG)/go-bench: $(BENCH_GO_SRCS) | bench-deps
+	$(call go_build,$(GO124),$@)
+$(BENCH_IMG)/go119-bench: $(BENCH_GO_SRCS) | bench-deps
+	$(call go_build,go,$@)
 
 # Every gmp workload compiles against gmprt.h whatever the library has.
 $(BB)/obj/gmp-%.o: bench/gmp/%.c bench/gmp/gmpbench.h bench/common.h userlib/gmprt.h $(VERSION_H)
@@ -85,8 +106,22 @@ $(BB)/libgmprt-nohandoff.a: $(BENCH_NH_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# ... and without GMPRT_TRACE's hooks (GMPRT_NO_TRACE): what tracing costs
+# when it is off.
+BENCH_NT_OBJS := $(patsubst userlib/%,$(BB)/notrace/%.o,$(LIB_SRCS))
+BENCH_NT      := yield pingpong
+$(BB)/notrace/%.c.o: userlib/%.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -DGMPRT_NO_TRACE -fvisibility=hidden -c -o $@ $<
+$(BB)/notrace/%.S.o: userlib/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+$(BB)/libgmprt-notrace.a: $(BENCH_NT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 # ... and links only once the library provides what it calls.
-bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a
+bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a $(BB)/libgmprt-notrace.a
 	@mkdir -p $(BENCH_IMG)
 	@for w in $(BENCH_GMP); do \
 		bench/link-gmp.sh $(BENCH_IMG)/gmp-$$w $(BB)/obj/gmp-$$w.o \
@@ -95,6 +130,10 @@ bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a
 	@for w in $(BENCH_NH); do \
 		bench/link-gmp.sh $(BENCH_IMG)/gmp-nh-$$w $(BB)/obj/gmp-$$w.o \
 			$(BB)/libgmprt-nohandoff.a $(CC) -lpthread || exit 1; \
+	done
+	@for w in $(BENCH_NT); do \
+		bench/link-gmp.sh $(BENCH_IMG)/gmp-nt-$$w $(BB)/obj/gmp-$$w.o \
+			$(BB)/libgmprt-notrace.a $(CC) -lpthread || exit 1; \
 	done
 
 bench-build: $(BENCH_PROGS) bench-gmp
@@ -113,7 +152,8 @@ define bench_run_info
 	  $(if $(filter vm,$(1)),echo "vm_smp=$(VM_SMP)"; echo "vm_mem=$(BENCH_VM_MEM)"; \
 	  echo "vm_kernel=$(VM_KERNEL)"; \
 	  echo "qemu=$$(qemu-system-x86_64 --version | head -n1)";) \
-	  echo "go=$$(go version 2>/dev/null)"; \
+	  echo "go=$$($(GO124) version 2>/dev/null)"; \
+	  echo "go119=$$(go version 2>/dev/null)"; \
 	  echo "reps=$(BENCH_REPS)"; echo "scale=$(BENCH_SCALE)"; } >$(BENCH_OUT)/run-info
 endef
 

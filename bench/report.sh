@@ -44,7 +44,8 @@ set datafile missing "?"
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 lc rgb "#555555"
 plot "$dir/chart.dat" using 2:xtic(1) title "gmp" lc rgb "#d95f02", \
      "" using 3 title "Go" lc rgb "#1b9e77", \
-     "" using 4 title "threads" lc rgb "#7570b3"
+     "" using 4 title "Go 1.19" lc rgb "#a6d8c8", \
+     "" using 5 title "threads" lc rgb "#7570b3"
 EOF
 	grep -v 'Skipping data file with no valid points' "$dir/chart.err" >&2 || true
 fi

@@ -26,7 +26,10 @@
  * NPROCS is recorded (the threads are not limited to it, except yield's,
  * which are pinned to one CPU, and fanout's, which are NPROCS).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <sched.h>
 #include <linux/futex.h>
@@ -332,6 +335,46 @@ static void bench_fanout(void)
 		     FIB_N, FIB_CUTOFF, n, nleaves);
 }
 
+/*
+ * The echo workload's thread-per-connection server (bench/echo.c is the
+ * client): ITERS is the port.  SIGTERM's default action ends it; the
+ * client only waits for it to go.
+ */
+static void *echo_conn(void *arg)
+{
+	int fd = (int)(long)arg;
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			break;
+	close(fd);
+	return NULL;
+}
+
+static void bench_echo_server(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(A.iters) };
+	int ln = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, fd;
+	pthread_attr_t at;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (ln < 0 || setsockopt(ln, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ln, (struct sockaddr *)&sa, sizeof(sa)) || listen(ln, 4096))
+		bench_die("echo-server: listen: %s", strerror(errno));
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, 64 * 1024);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	while ((fd = accept4(ln, NULL, NULL, SOCK_CLOEXEC)) >= 0 || errno == EINTR) {
+		pthread_t t;
+
+		if (fd >= 0 && pthread_create(&t, &at, echo_conn, (void *)(long)fd))
+			close(fd);
+	}
+	bench_die("echo-server: accept: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	A = bench_parse(argc, argv);
@@ -350,6 +393,8 @@ int main(int argc, char **argv)
 		bench_mutex(MUTEX_WORKERS);
 	else if (!strcmp(A.workload, "fanout"))
 		bench_fanout();
+	else if (!strcmp(A.workload, "echo-server"))
+		bench_echo_server();
 	else
 		bench_die("threads-bench: no workload %s", A.workload);
 	return 0;

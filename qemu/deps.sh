@@ -24,7 +24,10 @@
 #   dkms       Debian's dkms (make dkms-install, make check-dkms)
 #   source     the few files we use from Debian's linux-source-6.1
 #              (kselftest harness, checkpatch) extracted into $GMP_CACHE
-#   go         Debian's golang-go (benchmark peers)
+#   go         Debian's golang-go (Go 1.19, the second Go peer of make bench)
+#   go124      Debian 13's Go 1.24 (golang-1.24-go and -src, fetched with
+#              qemu/apt-alt.sh, unpacked into $GMP_CACHE/go-1.24; never
+#              installed): the main Go peer of make bench
 #   gnuplot    gnuplot-nox (benchmark chart)
 #   kbuild     what building a kernel needs (debug kernel)
 #
@@ -154,6 +157,22 @@ do_source() {
 do_tools() { install_pkgs mandoc groff-base pkgconf kmod; }
 do_dkms() { install_pkgs dkms; }
 do_go() { install_pkgs golang-go; }
+do_go124() {
+	local dst=$GMP_CACHE/go-1.24 tmp d
+	[ -f "$dst/.stamp" ] && return 0
+	[ "$(dpkg --print-architecture)" = amd64 ] || die "go124: only for an amd64 machine"
+	say "fetching Go 1.24 from Debian 13 (golang-1.24-go, golang-1.24-src) into $dst"
+	tmp=$(mktemp -d)
+	"$(dirname "$0")/apt-alt.sh" trixie amd64 download "$tmp" golang-1.24-go golang-1.24-src
+	rm -rf "$dst.tmp"
+	mkdir -p "$dst.tmp"
+	for d in "$tmp"/*.deb; do dpkg -x "$d" "$dst.tmp"; done
+	rm -rf "$tmp"
+	"$dst.tmp/usr/lib/go-1.24/bin/go" version >/dev/null || die "go124: the unpacked go does not run"
+	touch "$dst.tmp/.stamp"
+	rm -rf "$dst"
+	mv "$dst.tmp" "$dst"
+}
 do_gnuplot() { install_pkgs gnuplot-nox; }
 do_kbuild() {
 	install_pkgs build-essential bc bison flex libelf-dev libssl-dev \
@@ -178,6 +197,7 @@ for what in "$@"; do
 		esac ;;
 	source) do_source ;;
 	go) do_go ;;
+	go124) do_go124 ;;
 	gnuplot) do_gnuplot ;;
 	kbuild) do_kbuild ;;
 	*) die "unknown dependency '$what'" ;;

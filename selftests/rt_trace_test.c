@@ -314,7 +314,7 @@ TEST_F_TIMEOUT(one, a_lost_p_ends_its_span, 120)
 
 /* ---- a trace that fills up ------------------------------------------------ */
 
-#define YIELDS	200000		/* 2 Gs x 3 events per yield: past the cap */
+#define YIELDS	300000		/* 2 Gs x 2 events per yield: past the cap */
 
 static void yielder(void *arg)
 {

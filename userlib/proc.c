@@ -434,8 +434,15 @@ void gmprt_mcall(void (*fn)(g_t *))
 	/* Back, maybe on another thread: nothing cached from before is valid. */
 }
 
-/* Run @gp on this M until it mcalls back; then run what it asked for. */
-static void execute(struct m *mp, g_t *gp, bool inherit)
+/*
+ * Run @gp on this M until it mcalls back; then run what it asked for.
+ * Made twice from one body: without the trace's two events, the switch's
+ * fast path, and with them (GMPRT_TRACE on), so that the fast path pays
+ * one load and a branch for tracing and nothing else (with the events in
+ * line, it kept two more registers across the switch).
+ */
+static inline __attribute__((always_inline))
+void execute_body(struct m *mp, g_t *gp, bool inherit, bool tracing)
 {
 	struct p *pp = mp->p;
 
@@ -450,14 +457,30 @@ static void execute(struct m *mp, g_t *gp, bool inherit)
 	gp->m = mp;
 	mp->curg = gp;
 	errno = gp->errno_save;
-	traceev(mp, TR_START, gp->goid, pp->id, 0);
+	if (tracing)
+		gmprt_traceev(mp, TR_START, gp->goid, pp->id, 0);
 	gmprt_swapctx(&mp->g0sp, gp->sp);
 	/* On g0 again; the G is off its stack. */
 	gp = mp->curg;
-	traceev(mp, TR_STOP, gp->goid, TRP(mp), 0);
+	if (tracing)
+		gmprt_traceev(mp, TR_STOP, gp->goid, TRP(mp), 0);
 	mp->curg = NULL;
 	gp->m = NULL;
 	mp->mcallfn(gp);
+}
+
+static __attribute__((noinline, cold)) void execute_traced(struct m *mp, g_t *gp, bool inherit)
+{
+	execute_body(mp, gp, inherit, true);
+}
+
+static void execute(struct m *mp, g_t *gp, bool inherit)
+{
+	if (unlikely(trace_on())) {
+		execute_traced(mp, gp, inherit);
+		return;
+	}
+	execute_body(mp, gp, inherit, false);
 }
 
 /* ---- Ms ---------------------------------------------------------------- */
@@ -916,7 +939,6 @@ void gmprt_yield(void)
 {
 	RT_ENTER(gp, "gmprt_yield");
 
-	traceev(gp->m, TR_YIELD, gp->goid, TRP(gp->m), 0);
 	gmprt_mcall(gosched_m);
 }
 

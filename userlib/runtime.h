@@ -380,7 +380,7 @@ enum {
 	TR_SPAWN,		/* G arg was made runnable by gmprt_go */
 	TR_READY,		/* G g was readied */
 	TR_PARK,		/* G g parks; arg: its wait reason (a literal) */
-	TR_YIELD,
+	TR_YIELD,		/* (not recorded: a stop with no park is a yield) */
 	TR_PREEMPT,
 	TR_EXIT,
 	TR_STEAL,		/* from P arg */
@@ -397,11 +397,13 @@ void gmprt_trace_write(void);
 struct m *gmprt_trace_thread(void);
 void gmprt_traceev(struct m *mp, unsigned int type, uint64_t g, int p, uint64_t arg);
 #ifdef GMPRT_NO_TRACE
+#define trace_on()			false
 #define traceev(mp, type, g, p, arg)	((void)(mp))
 #else
+#define trace_on()			load_relaxed(&gmprt_tracing)
 static inline void traceev(struct m *mp, unsigned int type, uint64_t g, int p, uint64_t arg)
 {
-	if (unlikely(load_relaxed(&gmprt_tracing)))
+	if (unlikely(trace_on()))
 		gmprt_traceev(mp, type, g, p, arg);
 }
 #endif

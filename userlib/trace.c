@@ -7,8 +7,8 @@
  * Glossary.
  *   event    one thing an M saw, stamped with CLOCK_MONOTONIC: a G starts
  *            or stops running on it, enters or leaves a system call, is
- *            spawned, parks (with its wait reason), is readied, yields or
- *            is preempted, exits; the M lost its P (block detection or a
+ *            spawned, parks (with its wait reason), is readied, is
+ *            preempted, exits; the M lost its P (block detection or a
  *            preempt handoff), stole, took from or put to the global
  *            queue, polled the network, parked in gmp.ko and came back.
  *   buffer   an M's own list of chunks of events.  Only that M writes it.
@@ -53,7 +53,11 @@
  * that fills up).
  *
  * Off, each hook costs one load and a predicted branch (runtime.h's
- * traceev); GMPRT_NO_TRACE compiles them out, for bench/ to measure that.
+ * traceev); a G's switch in and out shares one, taken before anything
+ * else in execute(), whose traced copy is out of line: the fast path is
+ * the untraced code plus that load and branch.  GMPRT_NO_TRACE compiles
+ * the hooks out, for bench/ to compare (under emulation two builds of the
+ * same code differ by up to 20% from code layout alone: bench/README.md).
  *
  * Who writes what.  gmprt_tracing: gmprt_trace_init, before any M starts;
  * cleared by the writer.  m->trhead/trcur and the chunks: that M only.
@@ -381,7 +385,7 @@ static void run_stop(struct out *o, struct pstate *pss, int np, const struct rec
 
 static const char *const trace_names[TR_NTYPES] = {
 	[TR_SPAWN] = "spawn", [TR_READY] = "ready", [TR_PARK] = "park",
-	[TR_YIELD] = "yield", [TR_PREEMPT] = "preempt", [TR_EXIT] = "exit",
+	[TR_PREEMPT] = "preempt", [TR_EXIT] = "exit",
 	[TR_STEAL] = "steal", [TR_GLOBAL_GET] = "global get",
 	[TR_GLOBAL_PUT] = "global put", [TR_NETPOLL] = "netpoll",
 	[TR_LOSTP] = "P lost",

@@ -17,18 +17,26 @@
 static struct bench_args A;
 
 /*
- * A workload's name for its BENCH lines: with the "-nohandoff" suffix when
- * run as the variant linked against the library built without block
- * detection's bracket (bench.mk: libgmprt-nohandoff.a), to measure it.
+ * A workload's name for its BENCH lines, with the variant's suffix:
+ * "-nohandoff" linked against the library built without block detection's
+ * bracket, "-notrace" against the one without GMPRT_TRACE's hooks
+ * (bench.mk), "-traced" run with GMPRT_TRACE on (GMPBENCH_MAIN),
+ * "-traceoff" the normal build at the iterations of those two.
  */
 static inline const char *gmpbench_name(const char *base)
 {
+	static const char *const variants[] = { "-nohandoff", "-notrace", "-traced",
+						"-traceoff" };
 	static char buf[8][48];
 	static int n;
 	char *b = buf[n++ % 8];
+	const char *v = "";
+	unsigned int i;
 
-	snprintf(b, sizeof(buf[0]), "%s%s", base,
-		 strstr(A.workload, "-nohandoff") ? "-nohandoff" : "");
+	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (strstr(A.workload, variants[i]))
+			v = variants[i];
+	snprintf(b, sizeof(buf[0]), "%s%s", base, v);
 	return b;
 }
 static struct bench_sc sc;
@@ -146,6 +154,9 @@ int main(int argc, char **argv)						\
 	/* Before gmprt_main: every M it starts inherits the counter. */ \
 	have_sc = bench_sc_open(&sc) == 0;				\
 	cfg.nprocs = A.nprocs;						\
+	/* Written after bench_main returns: outside the timed part. */	\
+	if (strstr(A.workload, "-traced"))				\
+		setenv("GMPRT_TRACE", "/tmp/gmpbench-trace.json", 1);	\
 	r = gmprt_main(bench_main, NULL, &cfg);				\
 	return r < 0 ? 1 : r;						\
 }

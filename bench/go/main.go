@@ -33,8 +33,17 @@ func resultOps(wl string, ops int, metric string, value float64, extra string) {
 	if extra != "" {
 		extra = " " + extra
 	}
-	fmt.Printf("BENCH workload=%s impl=go nprocs=%d iters=%d metric=%s value=%.6g%s\n",
-		wl, nprocs, ops, metric, value, extra)
+	fmt.Printf("BENCH workload=%s impl=%s nprocs=%d iters=%d metric=%s value=%.6g%s\n",
+		wl, impl(), nprocs, ops, metric, value, extra)
+}
+
+// impl names the column: bench/run sets BENCH_IMPL (go for the main Go
+// peer, go119 for the second); run by hand, go.
+func impl() string {
+	if v := os.Getenv("BENCH_IMPL"); v != "" {
+		return v
+	}
+	return "go"
 }
 
 func die(format string, a ...interface{}) {
@@ -322,6 +331,8 @@ func main() {
 		handoff()
 	case "preempt":
 		preempt()
+	case "echo-server":
+		echoServer(iters)
 	default:
 		die("go-bench: no workload %s", workload)
 	}
