@@ -387,9 +387,16 @@ $(PKGTEST)/root:
 
 INITRD := $(VM_BUILD)/initramfs.cpio
 PKGTEST_ROOT := $(if $(filter arm64,$(ARCH)),,$(PKGTEST)/root)
-initramfs: vm-module selftests examples $(B)/gmp-timeout $(VM_TESTDIR)/list | $(PKGTEST_ROOT)
+# perf and trace-cmd with their libraries, for gmp_tools_test (x86-64: this
+# machine's binaries; qemu/vm-tools.sh).
+VMTOOLS_ROOT := $(if $(filter arm64,$(ARCH)),,$(B)/vmtools/root)
+$(B)/vmtools/root:
+	@qemu/deps.sh tracers
+	@qemu/vm-tools.sh $(B)/vmtools
+initramfs: vm-module selftests examples $(B)/gmp-timeout $(VM_TESTDIR)/list | $(PKGTEST_ROOT) \
+		$(VMTOOLS_ROOT)
 	@qemu/mkinitramfs.sh $(INITRD) $(VM_BUILD)/kmod/gmp.ko $(VM_TESTDIR) \
-		$(EXAMPLES) $(B)/gmp-timeout $(PKGTEST_ROOT)
+		$(EXAMPLES) $(B)/gmp-timeout $(PKGTEST_ROOT) $(VMTOOLS_ROOT)
 
 comma := ,
 empty :=
@@ -443,7 +450,9 @@ run: initramfs
 TRACE_DEMO := $(RESULTS)/trace-demo
 trace-demo: initramfs
 	@qemu/deps.sh gnuplot
-	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh trace $(INITRD) $(TRACE_DEMO)
+	@# The file itself only into output.log, not onto the terminal.
+	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh trace $(INITRD) $(TRACE_DEMO) | \
+		sed -u '/^# trace: begin/,/^# trace: end/d'
 	@grep -q '^# demo exit=0' $(TRACE_DEMO)/output.log || \
 		{ echo "make trace-demo: the demo failed (see $(TRACE_DEMO)/)"; exit 1; }
 	@tr -d '\r' <$(TRACE_DEMO)/output.log | \

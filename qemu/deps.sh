@@ -29,6 +29,8 @@
 #              qemu/apt-alt.sh, unpacked into $GMP_CACHE/go-1.24; never
 #              installed): the main Go peer of make bench
 #   gnuplot    gnuplot-nox (benchmark chart)
+#   tracers    linux-perf and trace-cmd, packed into the VM with their
+#              libraries (qemu/vm-tools.sh) for gmp_tools_test
 #   kbuild     what building a kernel needs (debug kernel)
 #
 # Prints nothing on success unless it had to do something.
@@ -174,6 +176,7 @@ do_go124() {
 	mv "$dst.tmp" "$dst"
 }
 do_gnuplot() { install_pkgs gnuplot-nox; }
+do_tracers() { install_pkgs linux-perf trace-cmd; }
 do_kbuild() {
 	install_pkgs build-essential bc bison flex libelf-dev libssl-dev \
 		dwarves python3 rsync linux-source-6.1
@@ -199,6 +202,7 @@ for what in "$@"; do
 	go) do_go ;;
 	go124) do_go124 ;;
 	gnuplot) do_gnuplot ;;
+	tracers) do_tracers ;;
 	kbuild) do_kbuild ;;
 	*) die "unknown dependency '$what'" ;;
 	esac

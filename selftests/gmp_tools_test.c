@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gmp.ko's tracepoints as kernel people use them: `perf record -e gmp:...`
+ * and `trace-cmd record -e gmp` over a real program (the demo), then their
+ * own readers (perf script, trace-cmd report) print the events with their
+ * fields by name.  The tools are this machine's, packed into the VM with
+ * their libraries by qemu/vm-tools.sh (x86-64 only; elsewhere the cases
+ * skip, saying so).  bpftrace is not among them: with its LLVM it is too
+ * big for the initramfs; it reads the same tracefs formats.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include "gmp_util.h"
+#include "prog_util.h"
+#include "kselftest_harness.h"
+
+#define TRACEFS	"/sys/kernel/tracing"
+
+static char out[1 << 18];
+
+FIXTURE(tools) {
+};
+
+FIXTURE_SETUP(tools)
+{
+	struct stat st;
+
+	if (stat(TRACEFS "/events", &st))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	ASSERT_EQ(0, stat(TRACEFS "/events/gmp", &st))
+		TH_LOG("no %s/events/gmp: the module's events are missing", TRACEFS);
+}
+
+FIXTURE_TEARDOWN(tools)
+{
+}
+
+TEST_F_TIMEOUT(tools, perf_record_and_script, 300)
+{
+	char *rec[] = { "/usr/bin/perf", "record", "-q", "-o", "/tmp/gmp-perf.data",
+			"-e", "gmp:gmp_park", "-e", "gmp:gmp_unpark", "-e", "gmp:gmp_wake",
+			"--", "/bin/gmp-demo", "5", NULL };
+	char *scr[] = { "/usr/bin/perf", "script", "-i", "/tmp/gmp-perf.data", NULL };
+	int ret;
+
+	if (access(rec[0], X_OK))
+		SKIP(return, "no perf in this VM (qemu/vm-tools.sh packs it on x86-64)");
+	ret = prog_run(rec, NULL, out, sizeof(out), 240);
+	ASSERT_EQ(0, ret) TH_LOG("perf record: %s", out);
+	ret = prog_run(scr, NULL, out, sizeof(out), 240);
+	ASSERT_EQ(0, ret) TH_LOG("perf script: %s", out);
+	EXPECT_NE(NULL, strstr(out, "gmp:gmp_park:")) TH_LOG("%.2000s", out);
+	EXPECT_NE(NULL, strstr(out, "gmp:gmp_unpark:")) TH_LOG("%.2000s", out);
+	EXPECT_NE(NULL, strstr(out, " inst=")) TH_LOG("%.2000s", out);
+	EXPECT_NE(NULL, strstr(out, " flags=")) TH_LOG("%.2000s", out);
+	unlink("/tmp/gmp-perf.data");
+}
+
+TEST_F_TIMEOUT(tools, trace_cmd_record_and_report, 300)
+{
+	char *rec[] = { "/usr/bin/trace-cmd", "record", "-q", "-o", "/tmp/gmp-tc.dat",
+			"-e", "gmp", "/bin/gmp-demo", "5", NULL };
+	char *rep[] = { "/usr/bin/trace-cmd", "report", "-i", "/tmp/gmp-tc.dat", NULL };
+	int ret;
+
+	if (access(rec[0], X_OK))
+		SKIP(return, "no trace-cmd in this VM (qemu/vm-tools.sh packs it on x86-64)");
+	ret = prog_run(rec, NULL, out, sizeof(out), 240);
+	ASSERT_EQ(0, ret) TH_LOG("trace-cmd record: %s", out);
+	ret = prog_run(rep, NULL, out, sizeof(out), 240);
+	ASSERT_EQ(0, ret) TH_LOG("trace-cmd report: %s", out);
+	EXPECT_NE(NULL, strstr(out, "gmp_park:")) TH_LOG("%.2000s", out);
+	EXPECT_NE(NULL, strstr(out, "gmp_unpark:")) TH_LOG("%.2000s", out);
+	EXPECT_NE(NULL, strstr(out, " result=")) TH_LOG("%.2000s", out);
+	unlink("/tmp/gmp-tc.dat");
+}
+
+TEST_HARNESS_MAIN
