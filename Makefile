@@ -387,7 +387,7 @@ $(PKGTEST)/root:
 
 INITRD := $(VM_BUILD)/initramfs.cpio
 PKGTEST_ROOT := $(if $(filter arm64,$(ARCH)),,$(PKGTEST)/root)
-# perf and trace-cmd with their libraries, for gmp_tools_test (x86-64: this
+# perf and trace-cmd with their libraries, for gmp_events_tools_test (x86-64: this
 # machine's binaries; qemu/vm-tools.sh).
 VMTOOLS_ROOT := $(if $(filter arm64,$(ARCH)),,$(B)/vmtools/root)
 $(B)/vmtools/root:

@@ -30,7 +30,7 @@
 #              installed): the main Go peer of make bench
 #   gnuplot    gnuplot-nox (benchmark chart)
 #   tracers    linux-perf and trace-cmd, packed into the VM with their
-#              libraries (qemu/vm-tools.sh) for gmp_tools_test
+#              libraries (qemu/vm-tools.sh) for gmp_events_tools_test
 #   kbuild     what building a kernel needs (debug kernel)
 #
 # Prints nothing on success unless it had to do something.

@@ -4,7 +4,7 @@
 # vm-tools.sh - this machine's perf and trace-cmd, with every shared library
 # they load, laid out as on an installed system under OUT/root, which
 # qemu/mkinitramfs.sh merges into the VM's / (the VM has no libc of its
-# own).  gmp_tools_test records gmp.ko's tracepoints with them.  x86-64
+# own).  gmp_events_tools_test records gmp.ko's tracepoints with them.  x86-64
 # only: the VM must run this machine's binaries.
 #
 # Usage: qemu/vm-tools.sh OUT
