@@ -117,18 +117,35 @@ static double tj_number(struct tj *j)
 
 static void tj_value(struct tj *j, int depth);
 
-static void tj_skip_object(struct tj *j, int depth)
+/*
+ * An object, its opening brace next: @member(j, key, ctx) reads each
+ * member's value (the colon and blanks eaten), and must read it whole.
+ */
+static void tj_object(struct tj *j, void (*member)(struct tj *, const char *, void *),
+		      void *ctx)
 {
+	char key[32];
+
+	if (!tj_eat(j, '{'))
+		return tj_fail(j);
 	if (tj_eat(j, '}'))
 		return;
 	do {
-		tj_string(j, NULL, 0);
+		tj_string(j, key, sizeof(key));
 		if (!tj_eat(j, ':'))
 			return tj_fail(j);
-		tj_value(j, depth + 1);
+		tj_ws(j);
+		member(j, key, ctx);
 	} while (!j->bad && tj_eat(j, ','));
 	if (!tj_eat(j, '}'))
 		tj_fail(j);
+}
+
+/* A member nobody looks at: ctx is the object's depth. */
+static void tj_skip_member(struct tj *j, const char *key, void *ctx)
+{
+	(void)key;
+	tj_value(j, *(int *)ctx + 1);
 }
 
 static void tj_value(struct tj *j, int depth)
@@ -138,8 +155,7 @@ static void tj_value(struct tj *j, int depth)
 		return tj_fail(j);
 	switch (*j->s) {
 	case '{':
-		j->s++;
-		return tj_skip_object(j, depth);
+		return tj_object(j, tj_skip_member, &depth);
 	case '[':
 		j->s++;
 		if (tj_eat(j, ']'))
@@ -181,68 +197,59 @@ static double tj_num_or_skip(struct tj *j)
 	return 0;
 }
 
-static void tj_args(struct tj *j, struct tj_event *e)
+static void tj_args(struct tj *j, const char *key, void *ctx)
 {
-	char key[32];
+	struct tj_event *e = ctx;
 
-	if (!tj_eat(j, '{'))
-		return tj_fail(j);
-	if (tj_eat(j, '}'))
-		return;
-	do {
-		tj_string(j, key, sizeof(key));
-		if (!tj_eat(j, ':'))
-			return tj_fail(j);
-		tj_ws(j);
-		if (!strcmp(key, "g"))
-			e->g = (unsigned long long)tj_num_or_skip(j);
-		else if (!strcmp(key, "lost"))
-			e->lost = tj_num_or_skip(j) != 0;
-		else if (!strcmp(key, "reason") && j->s < j->end && *j->s == '"')
-			tj_string(j, e->reason, sizeof(e->reason));
-		else
-			tj_value(j, 3);
-	} while (!j->bad && tj_eat(j, ','));
-	if (!tj_eat(j, '}'))
-		tj_fail(j);
+	if (!strcmp(key, "g"))
+		e->g = (unsigned long long)tj_num_or_skip(j);
+	else if (!strcmp(key, "lost"))
+		e->lost = tj_num_or_skip(j) != 0;
+	else if (!strcmp(key, "reason") && j->s < j->end && *j->s == '"')
+		tj_string(j, e->reason, sizeof(e->reason));
+	else
+		tj_value(j, 3);
+}
+
+struct tj_event_ctx {
+	struct tj_event e;
+	char ph[4];
+};
+
+static void tj_event_member(struct tj *j, const char *key, void *ctx)
+{
+	struct tj_event_ctx *c = ctx;
+
+	if (!strcmp(key, "ph"))
+		tj_string(j, c->ph, sizeof(c->ph));
+	else if (!strcmp(key, "name") && j->s < j->end && *j->s == '"')
+		tj_string(j, c->e.name, sizeof(c->e.name));
+	else if (!strcmp(key, "pid"))
+		c->e.pid = (int)tj_num_or_skip(j);
+	else if (!strcmp(key, "tid"))
+		c->e.tid = (long)tj_num_or_skip(j);
+	else if (!strcmp(key, "ts"))
+		c->e.ts = tj_num_or_skip(j);
+	else if (!strcmp(key, "dur"))
+		c->e.dur = tj_num_or_skip(j);
+	else if (!strcmp(key, "id"))
+		c->e.id = (unsigned long long)tj_num_or_skip(j);
+	else if (!strcmp(key, "args") && j->s < j->end && *j->s == '{')
+		tj_object(j, tj_args, &c->e);
+	else
+		tj_value(j, 2);
 }
 
 static void tj_event(struct tj *j)
 {
-	struct tj_event e = { 0 };
-	char key[16], ph[4] = "";
+	struct tj_event_ctx c = { 0 };
+	struct tj_event e;
 
-	if (!tj_eat(j, '{'))
-		return tj_fail(j);
-	if (!tj_eat(j, '}')) {
-		do {
-			tj_string(j, key, sizeof(key));
-			if (!tj_eat(j, ':'))
-				return tj_fail(j);
-			tj_ws(j);
-			if (!strcmp(key, "ph"))
-				tj_string(j, ph, sizeof(ph));
-			else if (!strcmp(key, "name") && j->s < j->end && *j->s == '"')
-				tj_string(j, e.name, sizeof(e.name));
-			else if (!strcmp(key, "pid"))
-				e.pid = (int)tj_num_or_skip(j);
-			else if (!strcmp(key, "tid"))
-				e.tid = (long)tj_num_or_skip(j);
-			else if (!strcmp(key, "ts"))
-				e.ts = tj_num_or_skip(j);
-			else if (!strcmp(key, "dur"))
-				e.dur = tj_num_or_skip(j);
-			else if (!strcmp(key, "id"))
-				e.id = (unsigned long long)tj_num_or_skip(j);
-			else if (!strcmp(key, "args") && j->s < j->end && *j->s == '{')
-				tj_args(j, &e);
-			else
-				tj_value(j, 2);
-		} while (!j->bad && tj_eat(j, ','));
-		if (!tj_eat(j, '}'))
-			return tj_fail(j);
-	}
-	e.ph = ph[0];
+	tj_object(j, tj_event_member, &c);
+	if (j->bad)
+		return;
+	e = c.e;
+	e.ph = c.ph[0];
 	if (j->count_only) {
 		j->nev++;
 		return;
@@ -256,71 +263,48 @@ static void tj_event(struct tj *j)
 	j->ev[j->nev++] = e;
 }
 
-static void tj_other(struct tj *j)
+static void tj_other(struct tj *j, const char *key, void *ctx)
 {
-	char key[16];
+	(void)ctx;
+	if (!strcmp(key, "events"))
+		j->events = (long long)tj_num_or_skip(j);
+	else if (!strcmp(key, "dropped"))
+		j->dropped = (long long)tj_num_or_skip(j);
+	else if (!strcmp(key, "clipped"))
+		j->clipped = (long long)tj_num_or_skip(j);
+	else
+		tj_value(j, 2);
+}
 
-	if (!tj_eat(j, '{'))
-		return tj_fail(j);
-	if (tj_eat(j, '}'))
-		return;
-	do {
-		tj_string(j, key, sizeof(key));
-		if (!tj_eat(j, ':'))
+static void tj_top(struct tj *j, const char *key, void *ctx)
+{
+	(void)ctx;
+	if (!strcmp(key, "traceEvents")) {
+		if (!tj_eat(j, '['))
 			return tj_fail(j);
-		if (!strcmp(key, "events"))
-			j->events = (long long)tj_num_or_skip(j);
-		else if (!strcmp(key, "dropped"))
-			j->dropped = (long long)tj_num_or_skip(j);
-		else if (!strcmp(key, "clipped"))
-			j->clipped = (long long)tj_num_or_skip(j);
-		else
-			tj_value(j, 2);
-	} while (!j->bad && tj_eat(j, ','));
-	if (!tj_eat(j, '}'))
-		tj_fail(j);
+		if (tj_eat(j, ']'))
+			return;
+		do
+			tj_event(j);
+		while (!j->bad && tj_eat(j, ','));
+		if (!tj_eat(j, ']'))
+			tj_fail(j);
+	} else if (!strcmp(key, "otherData") && j->s < j->end && *j->s == '{') {
+		tj_object(j, tj_other, NULL);
+	} else {
+		tj_value(j, 1);
+	}
 }
 
 /* Parse @len bytes at @text.  Return: true if it is one valid JSON object. */
 static bool tj_parse(struct tj *j, const char *text, size_t len, bool count_only)
 {
-	char key[32];
-
 	memset(j, 0, sizeof(*j));
 	j->count_only = count_only;
 	j->s = text;
 	j->end = text + len;
 	j->events = j->dropped = j->clipped = -1;
-	if (!tj_eat(j, '{'))
-		tj_fail(j);
-	else if (!tj_eat(j, '}')) {
-		do {
-			tj_string(j, key, sizeof(key));
-			if (!tj_eat(j, ':')) {
-				tj_fail(j);
-				break;
-			}
-			if (!strcmp(key, "traceEvents")) {
-				if (!tj_eat(j, '[')) {
-					tj_fail(j);
-					break;
-				}
-				if (!tj_eat(j, ']')) {
-					do
-						tj_event(j);
-					while (!j->bad && tj_eat(j, ','));
-					if (!tj_eat(j, ']'))
-						tj_fail(j);
-				}
-			} else if (!strcmp(key, "otherData")) {
-				tj_other(j);
-			} else {
-				tj_value(j, 1);
-			}
-		} while (!j->bad && tj_eat(j, ','));
-		if (!j->bad && !tj_eat(j, '}'))
-			tj_fail(j);
-	}
+	tj_object(j, tj_top, NULL);
 	tj_ws(j);
 	if (!j->bad && j->s != j->end)
 		tj_fail(j);
