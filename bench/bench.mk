@@ -91,34 +91,27 @@ $(BB)/obj/gmp-%.o: bench/gmp/%.c bench/gmp/gmpbench.h bench/common.h userlib/gmp
 	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
 bench-compile: $(BENCH_GMP_OBJS)
 
-# The library again without block detection's bracket (GMPRT_NO_HANDOFF,
-# userlib/runtime.h): yield, spawn and ping-pong linked against it measure
-# what the bracket costs on the fast paths, in the same boot.
-BENCH_NH_OBJS := $(patsubst userlib/%,$(BB)/nohandoff/%.o,$(LIB_SRCS))
-BENCH_NH      := yield spawn pingpong
-$(BB)/nohandoff/%.c.o: userlib/%.c $(LIB_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -DGMPRT_NO_HANDOFF -fvisibility=hidden -c -o $@ $<
-$(BB)/nohandoff/%.S.o: userlib/%.S
-	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -c -o $@ $<
-$(BB)/libgmprt-nohandoff.a: $(BENCH_NH_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
-
-# ... and without GMPRT_TRACE's hooks (GMPRT_NO_TRACE): what tracing costs
-# when it is off.
-BENCH_NT_OBJS := $(patsubst userlib/%,$(BB)/notrace/%.o,$(LIB_SRCS))
-BENCH_NT      := yield pingpong
-$(BB)/notrace/%.c.o: userlib/%.c $(LIB_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -DGMPRT_NO_TRACE -fvisibility=hidden -c -o $@ $<
-$(BB)/notrace/%.S.o: userlib/%.S
-	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -c -o $@ $<
-$(BB)/libgmprt-notrace.a: $(BENCH_NT_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
+# lib_variant NAME FLAG: the library again, compiled with -DFLAG, as
+# $(BB)/libgmprt-NAME.a, for a workload to measure what FLAG takes out.
+define lib_variant
+$(BB)/$(1)/%.c.o: userlib/%.c $(LIB_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(USER_CFLAGS) -D$(2) -fvisibility=hidden -c -o $$@ $$<
+$(BB)/$(1)/%.S.o: userlib/%.S
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(USER_CFLAGS) -c -o $$@ $$<
+$(BB)/libgmprt-$(1).a: $(patsubst userlib/%,$(BB)/$(1)/%.o,$(LIB_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+# Without block detection's bracket (GMPRT_NO_HANDOFF, userlib/runtime.h):
+# yield, spawn and ping-pong linked against it measure what the bracket
+# costs on the fast paths, in the same boot.
+BENCH_NH := yield spawn pingpong
+$(eval $(call lib_variant,nohandoff,GMPRT_NO_HANDOFF))
+# Without GMPRT_TRACE's hooks (GMPRT_NO_TRACE): what tracing costs off.
+BENCH_NT := yield pingpong
+$(eval $(call lib_variant,notrace,GMPRT_NO_TRACE))
 
 # ... and links only once the library provides what it calls.
 bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a $(BB)/libgmprt-notrace.a
