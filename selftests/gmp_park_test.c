@@ -9,7 +9,6 @@
  */
 #include <pthread.h>
 #include <signal.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include "gmp_util.h"
 #include "kselftest_harness.h"
@@ -95,7 +94,6 @@ static void *pong_fn(void *arg)
 TEST_F_TIMEOUT(park, pingpong_100k, 120)
 {
 	struct pong pp = { .g = &self->g, .rounds = 100000, .peer = self->m };
-	struct utsname u;
 	struct gmp_park out;
 	struct gmp_wake w;
 	uint64_t t0, t1;
@@ -103,7 +101,7 @@ TEST_F_TIMEOUT(park, pingpong_100k, 120)
 	int p, i;
 
 	/* KASAN and lockdep under emulation: a tenth, or it outlives the timeout. */
-	if (uname(&u) == 0 && strstr(u.release, "debug"))
+	if (vm_debug_kernel())
 		pp.rounds /= 10;
 	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
 	ASSERT_EQ(0, p);

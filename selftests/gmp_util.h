@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/gmp.h>
+#include "vm_util.h"
 
 /*
  * The harness's EXPECT_*() end in a for clause of their own, which gcc

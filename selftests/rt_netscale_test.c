@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <dirent.h>
-#include <sys/utsname.h>
 #include <fcntl.h>
 #include "kselftest_harness.h"
 #include "rt_util.h"
@@ -61,13 +60,6 @@ static void raise_nofile(long want)
 
 #define MSG 64
 static long NCONN = 10000;	/* a tenth on the debug kernel */
-
-static bool debug_kernel(void)
-{
-	struct utsname u;
-
-	return uname(&u) == 0 && strstr(u.release, "debug");
-}
 
 static int lfd;
 static struct sockaddr_in lsa;
@@ -186,7 +178,7 @@ TEST_F_TIMEOUT(rt, ten_thousand_connections, 600)
 {
 	struct gmprt_config c = GMPRT_CONFIG_INIT;
 
-	if (debug_kernel())
+	if (vm_debug_kernel())
 		NCONN /= 10;
 	c.nprocs = variant->nprocs;
 	c.stack_size = 32 * 1024;
@@ -291,7 +283,7 @@ FIXTURE_TEARDOWN(once)
 
 TEST_F_TIMEOUT(once, no_leak_after_100k_connections, 900)
 {
-	if (debug_kernel())
+	if (vm_debug_kernel())
 		LEAK_TOTAL /= 10;
 	ASSERT_EQ(0, rt_run(2, leak_main, NULL));
 	RT_ASSERT_CLEAN();

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "gmprt.h"
+#include "vm_util.h"
 
 static atomic_int rt_failed;
 static char rt_fail_msg[512];
