@@ -286,6 +286,72 @@ TEST(sigquit_handled_by_the_program)
 	EXPECT_EQ(NULL, strstr(err, "SIGQUIT")) TH_LOG("%s", err);
 }
 
+/*
+ * Faults in a G (stack.c's SIGSEGV handler): an overflow of a guarded
+ * stack names the G and exits 2; any other fault is reported with its
+ * address and the G, then kills the program with SIGSEGV as it would have.
+ */
+static int deep(int n)
+{
+	volatile char frame[512];
+
+	frame[0] = (char)n;
+	return n ? deep(n - 1) + frame[0] : 0;	/* not a tail call */
+}
+
+static void recurse_g(void *arg)
+{
+	deep(1 << 20);
+}
+
+static int overflow_main(void *arg)
+{
+	gmprt_go(recurse_g, NULL);
+	gmprt_sleep(60 * 1000000000LL);
+	return 3;
+}
+
+static void overflow_child(void)
+{
+	exit(rt_run(1, overflow_main, NULL) ? 4 : 5);
+}
+
+TEST(stack_overflow_names_the_g)
+{
+	char err[4096];
+
+	ASSERT_EQ(2, run_child(overflow_child, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "gmprt: fatal error: stack overflow in G 2 (stack 65536 bytes"))
+		TH_LOG("%s", err);
+}
+
+static void wild_g(void *arg)
+{
+	*(volatile int *)16 = 1;
+}
+
+static int wild_main(void *arg)
+{
+	gmprt_go(wild_g, NULL);
+	gmprt_sleep(60 * 1000000000LL);
+	return 3;
+}
+
+static void wild_child(void)
+{
+	exit(rt_run(1, wild_main, NULL) ? 4 : 5);
+}
+
+TEST(unexpected_fault_says_where_and_kills)
+{
+	char err[4096];
+
+	ASSERT_EQ(128 + SIGSEGV, run_child(wild_child, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "gmprt: fatal error: unexpected signal 11 (code 1) at address 0x10, pc 0x"))
+		TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, " in G 2 on M ")) TH_LOG("%s", err);
+}
+
 static int dead_main(void *arg)
 {
 	gmprt_chan *c = gmprt_chan_make(0, 0);

@@ -5,6 +5,7 @@
  *
  *   cpu_relax()      the body of a spin-wait loop
  *   arch_gframe()    a new G's first saved context
+ *   arch_fault_pc()  where a signal interrupted the thread (its ucontext)
  *
  * The rest of the runtime is arch-neutral C11 atomics; the orderings they
  * rely on are written down where they are used (proc.c, time.c) and
@@ -15,6 +16,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <ucontext.h>
 
 #if defined(__x86_64__)
 
@@ -45,6 +47,11 @@ static inline void *arch_gframe(char *stack_hi, void (*entry)(void))
 	return sp;
 }
 
+static inline uintptr_t arch_fault_pc(const void *uc)
+{
+	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+}
+
 #elif defined(__aarch64__)
 
 /* YIELD, as Go's procyield: a hint to an SMT core or a hypervisor. */
@@ -71,6 +78,11 @@ static inline void *arch_gframe(char *stack_hi, void (*entry)(void))
 	memset(sp, 0, ARCH_FRAME_WORDS * sizeof(*sp));
 	sp[ARCH_FRAME_LR] = (uintptr_t)entry;
 	return sp;
+}
+
+static inline uintptr_t arch_fault_pc(const void *uc)
+{
+	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.pc;
 }
 
 #else

@@ -60,10 +60,9 @@ static void overflow_handler(int sig, siginfo_t *si, void *uc)
 	struct m *mp = getm();
 	g_t *gp = mp ? mp->curg : NULL;
 	char *addr = si->si_addr;
-	char msg[160];
+	char msg[200];
 	int n;
 
-	(void)uc;
 	if (gp && gp->guarded && addr >= gp->stack_lo - pagesz && addr < gp->stack_lo) {
 		n = snprintf(msg, sizeof(msg),
 			     "gmprt: fatal error: stack overflow in G %llu (stack %zu bytes; raise gmprt_config.stack_size or $GMPRT_STACK)\n",
@@ -73,7 +72,18 @@ static void overflow_handler(int sig, siginfo_t *si, void *uc)
 			n = 0;
 		_exit(2);
 	}
-	/* Not ours: let the default action happen when the fault repeats. */
+	/*
+	 * Not ours: say where, as Go's "unexpected signal" does (the default
+	 * action prints nothing), then let it happen when the fault repeats.
+	 */
+	n = snprintf(msg, sizeof(msg),
+		     "gmprt: fatal error: unexpected signal %d (code %d) at address %p, pc %#lx, in G %llu on M %d%s\n",
+		     sig, si->si_code, (void *)addr, (unsigned long)arch_fault_pc(uc),
+		     gp ? (unsigned long long)gp->goid : 0ULL, mp ? (int)mp->id : -1,
+		     gp && addr >= gp->stack_lo - 65536 && addr < gp->stack_hi ?
+		     " (near its stack)" : "");
+	if (write(2, msg, n) < 0)
+		n = 0;
 	signal(sig, SIG_DFL);
 }
 
