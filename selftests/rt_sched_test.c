@@ -418,4 +418,60 @@ TEST_F_TIMEOUT(rt, goroutine_parallelism, 120)
 	RT_ASSERT_CLEAN();
 }
 
+/* ---- a G that moves to another thread finds its new M ------------------ */
+
+/*
+ * A G that yields may go on on another M (a steal), inside the same C
+ * function.  The runtime's getm() must then name the new thread's M, not
+ * the one whose thread-local it read before the switch: GCC keeps a
+ * thread-local's address for a whole function (on arm64 the thread pointer
+ * itself), so an inlined getm() read the M the G had left (runtime.h).
+ * Here the white box asks it after every yield, in a loop that invites
+ * the compiler to hoist the lookup.
+ */
+#define HOPPERS	8
+#define HOPS	500
+
+static atomic_int hops, bad_hops;
+
+static void hopper(void *arg)
+{
+	g_t *self = gmprt_mustg("hopper");
+	struct m *before, *after;
+	int i;
+
+	for (i = 0; i < HOPS; i++) {
+		before = getm();
+		gmprt_yield();
+		after = getm();
+		if (after != before)
+			atomic_fetch_add(&hops, 1);
+		if (after->curg != self || self->m != after)
+			atomic_fetch_add(&bad_hops, 1);
+	}
+	gmprt_wg_done(&wg);
+}
+
+static int hoppers(void *arg)
+{
+	int i;
+
+	gmprt_wg_add(&wg, HOPPERS);
+	for (i = 0; i < HOPPERS; i++)
+		GCHECK(gmprt_go(hopper, NULL) == 0);
+	gmprt_wg_wait(&wg);
+	GCHECKF(atomic_load(&bad_hops) == 0,
+		"%d of %d yields came back to an M that is not the G's",
+		atomic_load(&bad_hops), HOPPERS * HOPS);
+	return 0;
+}
+
+TEST_F_TIMEOUT(rt, a_g_that_moves_thread_finds_its_new_m, 120)
+{
+	ASSERT_EQ(0, rt_run(variant->nprocs, hoppers, NULL));
+	RT_ASSERT_CLEAN();
+	TH_LOG("nprocs %d: %d of %d yields came back on another M", variant->nprocs,
+	       atomic_load(&hops), HOPPERS * HOPS);
+}
+
 TEST_HARNESS_MAIN

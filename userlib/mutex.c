@@ -172,11 +172,10 @@ static int ncpu(void)
 }
 
 /*
- * Go's sync_runtime_canSpin.  Not inlined: lockslow calls it again after a
- * park, maybe on another thread, and must not reuse a thread-local address
- * (getm()) computed before.
+ * Go's sync_runtime_canSpin.  lockslow calls it again after a park, maybe
+ * on another thread: the M is its G's (gp->m), never one looked up before.
  */
-static __attribute__((noinline)) bool canspin(int iter, g_t *gp)
+static bool canspin(int iter, g_t *gp)
 {
 	struct m *mp = gp->foreign ? NULL : gp->m;
 	struct p *pp;

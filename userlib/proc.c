@@ -74,6 +74,12 @@
 struct gmprt_sched gmprt_sched = { .fd = -1 };
 __thread struct m *gmprt_tls_m;
 
+/* runtime.h says why this is never inlined (noipa: nor treated as pure). */
+__attribute__((noinline, noipa)) struct m *gmprt_getm(void)
+{
+	return gmprt_tls_m;
+}
+
 #define RUNQ_MASK	(GMP_RUNQ_SIZE - 1)
 #define GFREE_LOCAL_MAX	64		/* Go's gfput threshold */
 #define GFREE_MOVE	32

@@ -265,12 +265,24 @@ static inline int gmprt_nmade(void)
 	return __atomic_load_n(&sched.nmade, __ATOMIC_ACQUIRE);
 }
 
-/* The M of the calling thread, NULL on threads that are not Ms. */
+/*
+ * getm() - the M of the calling thread, NULL on threads that are not Ms.
+ * Out of line on purpose (proc.c): a G may go on on another thread after
+ * any switch (gmprt_mcall, and rt_enter's gmprt_lostp), while GCC keeps a
+ * thread-local's address in a register for a whole function once it has
+ * computed it (on arm64 the thread pointer, read once; with -fPIC the
+ * result of __tls_get_addr; GCC bug 26461).  Inline, a read after a switch
+ * read the old thread's M: on arm64, gmprt_go's preempt check loaded a
+ * NULL curg from the M its G had left (rt_block_test, rt_netscale_test,
+ * SIGSEGV at 0x10 now and then).  A call reads it afresh every time.  A
+ * function that has its G at hand uses gp->m instead.
+ */
 extern __thread struct m *gmprt_tls_m;
+struct m *gmprt_getm(void);
 
 static inline struct m *getm(void)
 {
-	return gmprt_tls_m;
+	return gmprt_getm();
 }
 
 /*
@@ -349,7 +361,7 @@ struct gmprt_g *gmprt_foreign_self(void);
 
 static inline struct gmprt_g *rt_enter_any(void)
 {
-	struct m *mp = gmprt_tls_m;
+	struct m *mp = getm();
 
 	if (likely(mp && mp->curg))
 		return rt_enter(mp->curg);
