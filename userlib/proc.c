@@ -938,7 +938,7 @@ void gmprt_exit(void)
 static void gosched_m(g_t *gp)
 {
 	gp->status = G_RUNNABLE;
-	gmprt_runqput(gp->m->p, gp, false);	/* on g0: gp->m is this M */
+	gmprt_runqput(getm()->p, gp, false);
 }
 
 void gmprt_yield(void)
@@ -1037,7 +1037,7 @@ gmprt_g *gmprt_self(void)
 
 static void park_m(g_t *gp)
 {
-	struct m *mp = gp->m;	/* on g0: this M (read before unlockf lets gp go) */
+	struct m *mp = getm();
 	bool (*unlockf)(g_t *, void *) = mp->parkfn;
 
 	mp->parkfn = NULL;
