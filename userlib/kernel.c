@@ -243,9 +243,13 @@ int gmprt_k_release(struct m *mp, int p)
 int gmprt_k_runqput(const uint64_t *gs, uint32_t n, uint32_t flags)
 {
 	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = n, .flags = flags };
-	struct m *mp = getm();
 
-	traceev(mp, TR_GLOBAL_PUT, 0, TRP(mp), n);
+	/* The M only for the event: getm() is a call (runtime.h). */
+	if (unlikely(trace_on())) {
+		struct m *mp = getm();
+
+		traceev(mp, TR_GLOBAL_PUT, 0, TRP(mp), n);
+	}
 	return kioctl(GMP_IOC_RUNQ_PUT, &a);
 }
 
@@ -262,7 +266,7 @@ int gmprt_k_runqget(uint64_t *gs, uint32_t max)
 	struct gmp_runq a = { .gs = (uintptr_t)gs, .n = max };
 	int err = kioctl(GMP_IOC_RUNQ_GET, &a);
 
-	if (!err && a.n) {
+	if (!err && a.n && unlikely(trace_on())) {
 		struct m *mp = getm();
 
 		traceev(mp, TR_GLOBAL_GET, 0, TRP(mp), a.n);
