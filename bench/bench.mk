@@ -13,6 +13,7 @@ BENCH_ONLY    ?=
 BENCH_NPROCS  ?=
 BENCH_PROG_TIMEOUT ?= 600
 BENCH_TIMEOUT ?= 5400
+BENCH_PROFILE_ITERS ?= 20000
 # The memory workload parks 1M Gs, then 1M goroutines: the VM needs
 # several GiB (QEMU only takes from the host what the guest touches).
 # VM_MEM given on the command line or in the environment wins.
@@ -34,7 +35,7 @@ BENCH_PROGS    := $(BENCH_IMG)/run $(BENCH_IMG)/threads-bench \
 	$(BENCH_IMG)/parkwake $(BENCH_IMG)/go-bench $(BENCH_IMG)/go119-bench \
 	$(BENCH_IMG)/echo $(BENCH_IMG)/gmp-echo
 
-.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-quote bench-help
+.PHONY: bench bench-build bench-deps bench-gmp bench-compile bench-report bench-quote bench-profile bench-help
 
 bench-deps:
 	@qemu/deps.sh go gnuplot || \
@@ -199,12 +200,17 @@ bench-quote:
 	@if [ -f $(BENCH_OUT)/chart.png ]; then cp $(BENCH_OUT)/chart.png bench/quoted/; fi
 	@echo "bench-quote: bench/quoted/ now holds the run of $$(sed -n 's/^date=//p' $(BENCH_OUT)/run-info); commit it"
 
+# park/wake under perf in the VM, next to the futex (bench/profile.sh).
+bench-profile: $(BENCH_IMG)/parkwake vm-module $(B)/gmp-timeout $(B)/vmtools/root
+	@B=$(B) bench/profile.sh $(VM_BUILD)/kmod/gmp.ko $(RESULTS)/bench-profile $(BENCH_PROFILE_ITERS)
+
 bench-help:
 	@echo "make bench: gmp vs Go 1.24, Go 1.19 and threads (bench/README.md)"
 	@echo "  bench          boots the VM once, runs every workload, writes the report"
 	@echo "  bench-report   the report again from $(BENCH_OUT)/output.log"
 	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
 	@echo "  bench-quote    copy the last report and chart to bench/quoted/ (for the README)"
+	@echo "  bench-profile  park/wake and the futex under perf in the VM ($(RESULTS)/bench-profile/)"
 	@echo "  bench-build    only build (bench-gmp: the gmp workloads; bench-deps: Go 1.19, Go 1.24, gnuplot)"
 	@echo "variables (current value):"
 	@echo "  BENCH_HOST=$(BENCH_HOST)  1: run on this machine, gmp.ko loaded, no VM"
@@ -213,4 +219,5 @@ bench-help:
 	@echo "  BENCH_NPROCS=$(BENCH_NPROCS)  gmp's nprocs and GOMAXPROCS (default: VM_SMP, or the CPUs)"
 	@echo "  BENCH_VM_MEM=$(BENCH_VM_MEM)  BENCH_TIMEOUT=$(BENCH_TIMEOUT) (s, whole VM)"
 	@echo "  BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) (s, one program run)"
+	@echo "  BENCH_PROFILE_ITERS=$(BENCH_PROFILE_ITERS)  round trips per run of bench-profile"
 	@echo "  results: $(BENCH_OUT)/ (report.md, results.csv, results.json, chart.png)"
