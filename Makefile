@@ -132,7 +132,7 @@ HARNESS_TESTS := $(basename $(notdir $(wildcard selftests/harness/*_test.c)))
 .DEFAULT_GOAL := all
 .PHONY: all module userlib selftests examples deps deps-host check check-host check-vm check-harness \
 	check-debug check-dkms run trace-demo vm vm-run vm-module install uninstall install-module \
-	uninstall-module dkms-install dkms-uninstall checkpatch clean help
+	uninstall-module dkms-install dkms-uninstall deb check-deb checkpatch clean help
 
 # What a user needs, built as any user from the sources and a kernel's
 # headers: no test harness, no linux-source, no root (the selftests are
@@ -325,6 +325,22 @@ dkms-uninstall:
 	-$(DKMS) remove gmp/$(VERSION) --all
 	rm -rf $(DKMS_SRC) $(addprefix $(DESTDIR),$(MODULE_FILES))
 
+# Debian packages: libgmprt0, libgmprt-dev, gmp-dkms (pkg/mkdeb.sh says what
+# goes where), from make install and git archive of HEAD.
+DEB_DIR := $(B)/deb
+deb: userlib
+	@command -v dpkg-deb >/dev/null || { echo "deb: no dpkg-deb (Debian's dpkg)"; exit 1; }
+	@pkg/mkdeb.sh $(DEB_DIR)
+
+# The packages installed on this machine for real (root: apt-get, as a user
+# would), a program built against them with pkg-config (shared and
+# static), gmp.ko as DKMS built it for the VM kernel loaded in the VM and
+# running that program, then purged: nothing of theirs left
+# (selftests/host/deb.sh).
+check-deb: deb $(B)/gmp-timeout
+	@qemu/deps.sh deb headers
+	@B=$(B) selftests/host/deb.sh $(DEB_DIR) $(RESULTS)/check-deb
+
 # ---- the VM -------------------------------------------------------------
 # The module for the VM kernel is built in a shadow tree of symlinks, so that
 # it never clashes with kmod/gmp.ko built for this machine's kernel.
@@ -388,11 +404,15 @@ $(PKGTEST)/root:
 INITRD := $(VM_BUILD)/initramfs.cpio
 PKGTEST_ROOT := $(if $(filter arm64,$(ARCH)),,$(PKGTEST)/root)
 # perf and trace-cmd with their libraries, for gmp_events_tools_test (x86-64: this
-# machine's binaries; qemu/vm-tools.sh).
-VMTOOLS_ROOT := $(if $(filter arm64,$(ARCH)),,$(B)/vmtools/root)
+# machine's binaries; qemu/vm-tools.sh), and bpftrace with its LLVM (200 MB)
+# where the kernel has BPF: not the debug kernel (qemu/debug.config).
+VMTOOLS_ROOT := $(if $(filter arm64,$(ARCH)),,$(B)/vmtools$(if $(filter debug,$(VM_KERNEL)),,-bpf)/root)
 $(B)/vmtools/root:
 	@qemu/deps.sh tracers
-	@qemu/vm-tools.sh $(B)/vmtools
+	@qemu/vm-tools.sh $(B)/vmtools perf trace-cmd
+$(B)/vmtools-bpf/root:
+	@qemu/deps.sh tracers
+	@qemu/vm-tools.sh $(B)/vmtools-bpf perf trace-cmd bpftrace
 initramfs: vm-module selftests examples $(B)/gmp-timeout $(VM_TESTDIR)/list | $(PKGTEST_ROOT) \
 		$(VMTOOLS_ROOT)
 	@qemu/mkinitramfs.sh $(INITRD) $(VM_BUILD)/kmod/gmp.ko $(VM_TESTDIR) \
@@ -552,6 +572,9 @@ help:
 	@echo "  dkms-install   the module through DKMS, from git archive of HEAD, for every"
 	@echo "                 kernel; the udev rule and modules-load.d too"
 	@echo "  dkms-uninstall"
+	@echo "  deb            Debian packages libgmprt0, libgmprt-dev, gmp-dkms in build/deb/"
+	@echo "  check-deb      installs them here (root), builds and runs a program in the"
+	@echo "                 VM with them, purges them: nothing left (selftests/host/deb.sh)"
 	@echo "  module         only gmp.ko (for KDIR)      userlib  only libgmprt"
 	@echo "  examples       only the examples (build/gmp-*)"
 	@echo "  selftests      only the selftests (needs linux-source's kselftest harness)"
@@ -587,6 +610,7 @@ help:
 	@echo "  install-module, dkms-install: UDEVRULESDIR=$(UDEVRULESDIR)"
 	@echo "           MODULESLOADDIR=$(MODULESLOADDIR)  DKMS_FLAGS=$(DKMS_FLAGS) (more dkms options);"
 	@echo "           DESTDIR stages these too (and DKMS's trees)"
+	@echo "  deb: DEB_MAINTAINER=$(DEB_MAINTAINER)  (the packages' Maintainer; default: HEAD's author)"
 	@echo "  GMP_CACHE=$(GMP_CACHE)  (downloads, kernels)"
 	@echo "  RESULTS=$(RESULTS)  (logs of check/run/vm-run)"
 

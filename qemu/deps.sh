@@ -22,6 +22,8 @@
 #              man pages' lint), pkgconf (the install test builds with
 #              pkg-config), kmod (modinfo): it runs before base is installed
 #   dkms       Debian's dkms (make dkms-install, make check-dkms)
+#   deb        dkms and lintian (make check-deb installs the packages and
+#              lints them)
 #   source     the few files we use from Debian's linux-source-6.1
 #              (kselftest harness, checkpatch) extracted into $GMP_CACHE
 #   go         Debian's golang-go (Go 1.19, the second Go peer of make bench)
@@ -29,7 +31,7 @@
 #              qemu/apt-alt.sh, unpacked into $GMP_CACHE/go-1.24; never
 #              installed): the main Go peer of make bench
 #   gnuplot    gnuplot-nox (benchmark chart)
-#   tracers    linux-perf and trace-cmd, packed into the VM with their
+#   tracers    linux-perf, trace-cmd and bpftrace, packed into the VM with their
 #              libraries (qemu/vm-tools.sh) for gmp_events_tools_test
 #   kbuild     what building a kernel needs (debug kernel)
 #
@@ -158,6 +160,7 @@ do_source() {
 
 do_tools() { install_pkgs mandoc groff-base pkgconf kmod; }
 do_dkms() { install_pkgs dkms; }
+do_deb() { install_pkgs dkms lintian; }
 do_go() { install_pkgs golang-go; }
 do_go124() {
 	local dst=$GMP_CACHE/go-1.24 tmp d
@@ -176,7 +179,7 @@ do_go124() {
 	mv "$dst.tmp" "$dst"
 }
 do_gnuplot() { install_pkgs gnuplot-nox; }
-do_tracers() { install_pkgs linux-perf trace-cmd; }
+do_tracers() { install_pkgs linux-perf trace-cmd bpftrace; }
 do_kbuild() {
 	install_pkgs build-essential bc bison flex libelf-dev libssl-dev \
 		dwarves python3 rsync linux-source-6.1
@@ -191,6 +194,7 @@ for what in "$@"; do
 	headers) do_headers_cloud ;;	# whatever VM_KERNEL: the host-side builds use these
 	tools) do_tools ;;
 	dkms) do_dkms ;;
+	deb) do_deb ;;
 	kernel)
 		case $VM_KERNEL in
 		cloud) do_kernel_cloud ;;

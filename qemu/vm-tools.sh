@@ -1,38 +1,54 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm-tools.sh - this machine's perf and trace-cmd, with every shared library
+# vm-tools.sh - this machine's tracing tools, with every shared library
 # they load, laid out as on an installed system under OUT/root, which
 # qemu/mkinitramfs.sh merges into the VM's / (the VM has no libc of its
 # own).  gmp_events_tools_test records gmp.ko's tracepoints with them.  x86-64
 # only: the VM must run this machine's binaries.
 #
-# Usage: qemu/vm-tools.sh OUT
-# Needs linux-perf and trace-cmd (qemu/deps.sh tracers).  perf must be the
-# running kernel series' (Debian 12's 6.1, the VM's own).
+# Usage: qemu/vm-tools.sh OUT TOOL...
+#   TOOL   perf, trace-cmd or bpftrace.  bpftrace brings LLVM and clang
+#          (about 200 MB): the Makefile packs it for the kernels that have
+#          BPF (the stock 6.1 and 6.12, not the debug kernel).
+# Needs linux-perf, trace-cmd and bpftrace (qemu/deps.sh tracers).  perf
+# must be the running kernel series' (Debian 12's 6.1, the VM's own).
 set -euo pipefail
 
-out=${1:?usage: qemu/vm-tools.sh OUT}
+out=${1:?usage: qemu/vm-tools.sh OUT TOOL...}
+shift
+[ $# -gt 0 ] || set -- perf trace-cmd
 root=$out/root
 
 die() { echo "vm-tools: $*" >&2; exit 1; }
 
-# /usr/bin/perf is the ELF on Debian 12 (linux-perf diverts the wrapper).
-perf=$(command -v perf) || die "no perf (qemu/deps.sh tracers)"
-head -c4 "$perf" | grep -q ELF || perf=$(ls /usr/bin/perf_* 2>/dev/null | head -n1)
-[ -n "$perf" ] && head -c4 "$perf" | grep -q ELF || die "no perf binary (only a wrapper)"
-tracecmd=$(command -v trace-cmd) || die "no trace-cmd (qemu/deps.sh tracers)"
+bins=()
+for tool; do
+	case $tool in
+	perf)
+		# /usr/bin/perf is the ELF on Debian 12 (linux-perf diverts the wrapper).
+		bin=$(command -v perf) || die "no perf (qemu/deps.sh tracers)"
+		head -c4 "$bin" | grep -q ELF || bin=$(ls /usr/bin/perf_* 2>/dev/null | head -n1)
+		[ -n "$bin" ] && head -c4 "$bin" | grep -q ELF || die "no perf binary (only a wrapper)"
+		;;
+	trace-cmd|bpftrace)
+		bin=$(command -v "$tool") || die "no $tool (qemu/deps.sh tracers)" ;;
+	*)	die "unknown tool '$tool' (perf, trace-cmd, bpftrace)" ;;
+	esac
+	bins+=("$tool=$bin")
+done
 
 rm -rf "$root.tmp"
 mkdir -p "$root.tmp/usr/bin"
-cp "$perf" "$root.tmp/usr/bin/perf"
-cp "$tracecmd" "$root.tmp/usr/bin/trace-cmd"
+for tb in "${bins[@]}"; do
+	cp "${tb#*=}" "$root.tmp/usr/bin/${tb%%=*}"
+done
 # Each library at its own path, and the loader at the path the ELFs name.
-for lib in $({ ldd "$perf"; ldd "$tracecmd"; } |
+for lib in $(for tb in "${bins[@]}"; do ldd "${tb#*=}"; done |
 		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 != "=>" { print $1 }' | sort -u); do
 	mkdir -p "$root.tmp$(dirname "$lib")"
 	cp -L "$lib" "$root.tmp$lib"
 done
 rm -rf "$root"
 mv "$root.tmp" "$root"
-echo "vm-tools: $(basename "$perf") and trace-cmd with $(find "$root" -name '*.so*' | wc -l) libraries ($(du -sh "$root" | cut -f1)) in $root"
+echo "vm-tools: $* with $(find "$root" -name '*.so*' | wc -l) libraries ($(du -sh "$root" | cut -f1)) in $root"

@@ -8,8 +8,8 @@
  * and unpark events.  (The demo was the program once; on the debug kernel
  * its Ms had work all along and never parked.)  The tools are this machine's, packed into the VM with
  * their libraries by qemu/vm-tools.sh (x86-64 only; elsewhere the cases
- * skip, saying so).  bpftrace is not among them: with its LLVM it is too
- * big for the initramfs; it reads the same tracefs formats.
+ * skip, saying so).  bpftrace, with its LLVM, is packed only where the
+ * kernel has BPF: the stock 6.1 and 6.12, not the debug kernel.
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -116,6 +116,32 @@ TEST_F_TIMEOUT(tools, trace_cmd_start_and_show, 300)
 	EXPECT_NE(NULL, strstr(out, "gmp_unpark:")) TH_LOG("%.2000s", out);
 	EXPECT_NE(NULL, strstr(out, " result=timeout")) TH_LOG("%.2000s", out);
 	prog_run(reset, NULL, out, sizeof(out), 240);
+}
+
+/*
+ * bpftrace: a probe on each event that filters and counts by field name
+ * (flags, ret, result, as the tracefs format names them), over the parker
+ * only (cpid: the child bpftrace started), printed as bpftrace prints its
+ * maps at exit.
+ */
+TEST_F_TIMEOUT(tools, bpftrace_filters_by_field, 300)
+{
+	char script[512];
+	char *bt[] = { "/usr/bin/bpftrace", "-e", script, "-c", self_exe, NULL };
+	int ret;
+
+	if (access(bt[0], X_OK))
+		SKIP(return, "no bpftrace in this VM (packed on x86-64 for kernels with BPF: not the debug kernel)");
+	snprintf(script, sizeof(script),
+		 "tracepoint:gmp:gmp_park /pid == cpid && (args->flags & %u)/ "
+		 "{ @deadline_parks = count(); } "
+		 "tracepoint:gmp:gmp_unpark /pid == cpid && args->ret == 0 && args->result == %u/ "
+		 "{ @timeouts = count(); }",
+		 GMP_PARK_DEADLINE, GMP_PARKED_TIMEOUT);
+	ret = prog_run(bt, parks_env, out, sizeof(out), 240);
+	ASSERT_EQ(0, ret) TH_LOG("bpftrace: %.2000s", out);
+	EXPECT_NE(NULL, strstr(out, "@deadline_parks: 20\n")) TH_LOG("%.2000s", out);
+	EXPECT_NE(NULL, strstr(out, "@timeouts: 20\n")) TH_LOG("%.2000s", out);
 }
 
 TEST_HARNESS_MAIN
