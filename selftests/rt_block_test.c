@@ -694,6 +694,53 @@ TEST_F_TIMEOUT(rt, a_thousand_blocked_gs_a_thousand_threads, 120)
 	RT_ASSERT_CLEAN();
 }
 
+/*
+ * ---- spare Ms exit ------------------------------------------------------
+ * A storm of plain blocks leaves an M for each blocked G; when they come
+ * back, the Ms beyond one per P exit once idle (proc.c, "Spare Ms exit"):
+ * the process goes back to nprocs + 4 threads (the Ps' Ms, main,
+ * template, sysmon, the poller).  Three storms in a row: the Ms made after
+ * exits (which reuse exited Ms' structs) block, hand off and exit as the
+ * first ones did.  Waits are liveness bounds (the harness's timeout).
+ */
+#define NSTORM 64
+
+static int spare_ms(void *arg)
+{
+	int nprocs = (int)(long)arg, round, i;
+	long most, t = 0, handoffs;
+
+	for (round = 0; round < 3; round++) {
+		GCHECK(pipe(bfd) == 0);
+		handoffs = rt_kstat("blockhandoff");
+		gmprt_wg_add(&wg, NSTORM);
+		for (i = 0; i < NSTORM; i++)
+			gmprt_go(blocked_reader, NULL);
+		while (rt_kstat("blockhandoff") - handoffs < NSTORM - 10)
+			gmprt_sleep(20 * 1000 * 1000);
+		most = threads_now();
+		for (i = 0; i < NSTORM; i++)
+			GCHECK(write(bfd[1], "x", 1) == 1);
+		gmprt_wg_wait(&wg);
+		close(bfd[0]);
+		close(bfd[1]);
+		GCHECKF(most > nprocs + 4 + NSTORM / 2, "round %d: only %ld threads in the storm",
+			round, most);
+		for (i = 0; i < 3000 && (t = threads_now()) > nprocs + 4; i++)
+			gmprt_sleep(20 * 1000 * 1000);
+		GCHECKF(t <= nprocs + 4, "round %d: %ld threads left after the storm (%ld at its most)",
+			round, t, most);
+		fprintf(stderr, "# round %d: %ld threads in the storm, %ld after it\n", round, most, t);
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(rt, spare_ms_exit_after_a_block_storm, 180)
+{
+	ASSERT_EQ(0, rt_run(variant->nprocs, spare_ms, (void *)(long)variant->nprocs));
+	RT_ASSERT_CLEAN();
+}
+
 /* ---- short blocks cause no handoff ------------------------------------ */
 
 static long param_read(const char *name)

@@ -139,12 +139,12 @@ void gmprt_startlockedm(struct m *mp, g_t *gp)
 	err = gmprt_k_wake(mp, GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0, lm->id, &w);
 	if (err)
 		gmprt_throw("GMP_IOC_WAKE of locked M%u: %s", lm->id, strerror(-err));
-	gmprt_stopm(mp);
+	gmprt_stopm(mp, true);
 }
 
 /*
- * gmprt_mexit() - on g0: @mp's thread ends with its locked G (@uncount:
- * it still counts in nmworkers).  Its P goes to another M
+ * gmprt_mexit() - on g0: @mp's thread ends, with its locked G or as a
+ * spare M (@uncount: it still counts in nmworkers).  Its P goes to another M
  * (GMP_IOC_UNREGISTER hands it off).
  */
 void gmprt_mexit(struct m *mp, bool uncount)
@@ -153,7 +153,6 @@ void gmprt_mexit(struct m *mp, bool uncount)
 	int err;
 
 	dropp(mp);
-	store_relaxed(&mp->exited, 1);
 	if (uncount)
 		__atomic_fetch_sub(&sched.nmworkers, 1, __ATOMIC_SEQ_CST);
 	err = gmprt_k_unregister(mp);
@@ -166,5 +165,7 @@ void gmprt_mexit(struct m *mp, bool uncount)
 		mp->sigstack = NULL;
 	}
 	gmprt_tls_m = NULL;
+	/* The last touch of *mp: from here on newm may reuse it (mreuse). */
+	store_release(&mp->exited, 1);
 	pthread_exit(NULL);
 }

@@ -681,18 +681,76 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
 }
 
 /*
- * gmprt_stopm() - park this M in gmp.ko (Go's stopm, with findrunnable's
+ * Spare Ms exit.
+ *
+ * Block detection makes an M whenever a thread sleeps in the kernel with
+ * a P and no M is idle; when the sleepers come back they find their Ps
+ * taken and idle.  A burst of blocks (a connect storm faulting in stacks
+ * while new threads take mmap_lock) leaves dozens of idle threads.  Go keeps
+ * its idle Ms for good (golang/go#14592 asks for this and is open); we let
+ * the spare ones go: an M that parks with nothing to do while more Ms run Gs
+ * than there are Ps (nmworkers, not counting locked Ms) parks with a
+ * deadline MIDLE_NS after it first found itself spare (sparesince, kept
+ * while it stays spare across the work it does meanwhile: two Ms taking
+ * turns at one P's timer wakes would otherwise both stay for good), and
+ * if the deadline passes and it is still spare, it uncounts itself (a CAS on nmworkers, so that
+ * never fewer than gomaxprocs stay) and exits as a locked G's M does
+ * (gmprt_mexit: GMP_IOC_UNREGISTER idles or hands on the P its park's
+ * timeout may have given it).  Its struct m stays on allm (lock-free
+ * readers walk it) and the next newm reuses it.
+ * Rejected: a cap on idle Ms checked at park time (a burst that ends
+ * would thrash: exit, then make again for the next block); sysmon in
+ * gmp.ko picking Ms to kill (it cannot end a thread; it would have to wake
+ * it with a reason, a new note kind, for what a park deadline does).
+ * Only a park with nothing on the M's back may exit: findrunnable's,
+ * exitsyscall0's (its G is on the global queue) and startlockedm's; not
+ * procresize's, which goes on with the P it gets.
+ */
+#define MIDLE_NS	(1000 * 1000 * 1000LL)
+
+static bool mspare(void)
+{
+	return load_relaxed(&sched.nmworkers) - load_relaxed(&sched.nmlocked) >
+	       (uint32_t)gmprt_gomaxprocs();
+}
+
+/* Uncount this M if it is still spare; true if it may exit. */
+static bool mspare_leave(void)
+{
+	uint32_t n = __atomic_load_n(&sched.nmworkers, __ATOMIC_SEQ_CST);
+
+	while (n - load_relaxed(&sched.nmlocked) > (uint32_t)gmprt_gomaxprocs())
+		if (__atomic_compare_exchange_n(&sched.nmworkers, &n, n - 1, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
+
+/*
+ * stopm() - park this M in gmp.ko (Go's stopm, with findrunnable's
  * last checks done there: the global queue, every P's timers and, if it
  * spun, every ring).  Returns holding a P; the M's thread exits if the
- * instance is gone.
+ * instance is gone, or (@may_exit) if it is spare and stays idle.
  */
-void gmprt_stopm(struct m *mp)
+static void stopm(struct m *mp, bool may_exit)
 {
 	struct gmp_park r;
 	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
+	int64_t deadline = 0;
 	int err;
 
 	for (;;) {
+		/* Spare since when (kept across the work it does meanwhile). */
+		if (may_exit && mspare()) {
+			if (!mp->sparesince)
+				mp->sparesince = gmprt_now();
+			deadline = mp->sparesince + MIDLE_NS;
+			flags |= GMP_PARK_DEADLINE;
+		} else {
+			mp->sparesince = 0;
+			deadline = 0;
+			flags &= ~GMP_PARK_DEADLINE;
+		}
 		if (mp->p) {
 			struct m *me = mp;
 
@@ -703,23 +761,39 @@ void gmprt_stopm(struct m *mp)
 		mp->p = NULL;
 		store_relaxed(&mp->nparks, mp->nparks + 1);
 		traceev(mp, TR_MPARK, 0, -1, 0);
-		err = gmprt_k_park(mp, flags, 0, &r);
+		err = gmprt_k_park(mp, flags, deadline, &r);
 		mp->spinning = false;
-		if (err == -EINTR) {
-			flags = 0;
+		flags &= GMP_PARK_DEADLINE;
+		if (err == -EINTR)
 			continue;
-		}
 		if (err == -ESHUTDOWN)
 			pthread_exit(NULL);
 		if (err)
 			gmprt_throw("GMP_IOC_PARK: %s", strerror(-err));
-		if (r.p == GMP_NONE)
+		/* Our deadline, not a timer's: idle for MIDLE_NS. */
+		if (r.result == GMP_PARKED_TIMEOUT && deadline &&
+		    (r.p == GMP_NONE || gmprt_now() >= deadline)) {
+			if (r.p != GMP_NONE)
+				gmprt_acquirep(mp, r.p);
+			if (mspare_leave())
+				gmprt_mexit(mp, false);
+			mp->sparesince = 0;
+			if (r.p == GMP_NONE)
+				continue;
+		} else if (r.p == GMP_NONE) {
 			gmprt_throw("GMP_IOC_PARK returned without a P");
-		gmprt_acquirep(mp, r.p);
+		}
+		if (!mp->p)
+			gmprt_acquirep(mp, r.p);
 		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
 		traceev(mp, TR_MUNPARK, 0, r.p, 0);
 		return;
 	}
+}
+
+void gmprt_stopm(struct m *mp, bool may_exit)
+{
+	stopm(mp, may_exit);
 }
 
 /* Go's findrunnable: block until there is a G to run. */
@@ -758,7 +832,7 @@ top:
 	/* Due timers anywhere are work: gmp.ko would send us back for them. */
 	if (gmprt_runtimers_all(0))
 		goto top;
-	gmprt_stopm(mp);
+	stopm(mp, true);
 	goto top;
 }
 
@@ -813,12 +887,51 @@ static void schedule(void)
 	}
 }
 
+/*
+ * The struct m of an M whose thread exited (a spare one, or a locked G's),
+ * taken for a new M: allm only grows, and its readers never see a struct
+ * freed.  Not while tracing: each struct's event chunks are one thread's
+ * track.  nparks goes on counting (checkdead compares sums of it).
+ */
+static struct m *mreuse(void)
+{
+	struct m *mp, fresh;
+	uint32_t one;
+
+	if (trace_on())
+		return NULL;
+	for (mp = load_acquire(&sched.allm); mp; mp = mp->alllink) {
+		one = 1;
+		if (load_relaxed(&mp->exited) == 1 &&
+		    __atomic_compare_exchange_n(&mp->exited, &one, 2, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+	}
+	if (!mp)
+		return NULL;
+	/*
+	 * One copy, in which alllink's bytes are rewritten with their own
+	 * value: a reader walking allm never sees it cleared.
+	 */
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.alllink = mp->alllink;
+	fresh.trhead = mp->trhead;
+	fresh.trcur = mp->trcur;
+	fresh.nparks = mp->nparks;
+	fresh.exited = 0;	/* live again: only 1 may be claimed */
+	*mp = fresh;
+	return mp;
+}
+
 /* Every M but the ones that only wait (the caller of gmprt_main). */
 static struct m *mcommoninit(int claim_p)
 {
-	struct m *mp = calloc(1, sizeof(*mp));
+	struct m *mp = mreuse();
+	bool reused = mp != NULL;
 	int err;
 
+	if (!mp)
+		mp = calloc(1, sizeof(*mp));
 	if (!mp)
 		gmprt_throw("out of memory for an M");
 	err = gmprt_k_register(&mp->id, claim_p);
@@ -830,10 +943,12 @@ static struct m *mcommoninit(int claim_p)
 	mp->thread = pthread_self();
 	mp->fastrand = ((uint64_t)mp->id << 32 | (uint32_t)gmprt_now()) | 1;
 	gmprt_tls_m = mp;
-	mp->alllink = __atomic_load_n(&sched.allm, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&sched.allm, &mp->alllink, mp, false,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-		;
+	if (!reused) {
+		mp->alllink = __atomic_load_n(&sched.allm, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(&sched.allm, &mp->alllink, mp, false,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			;
+	}
 	__atomic_fetch_add(&sched.mcount, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
 	gmprt_sigstack_init(mp);

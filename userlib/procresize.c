@@ -88,7 +88,7 @@ bool gmprt_retirep(struct m *mp)
 	if (id != GMP_NONE)
 		gmprt_acquirep(mp, id);
 	else
-		gmprt_stopm(mp);
+		gmprt_stopm(mp, false);	/* we go on with the P below */
 	if (pp->id >= gmprt_gomaxprocs() && mp->p->id < gmprt_gomaxprocs())
 		gmprt_timers_adopt(pp, mp->p);
 	return true;

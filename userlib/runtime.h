@@ -182,7 +182,8 @@ struct m {
 	/* For checkdead, read by the main thread: */
 	uint32_t insyscall;		/* a G of this M is in a syscall */
 	uint64_t nparks;		/* times this M parked */
-	uint32_t exited;		/* its thread left with its locked G */
+	int64_t sparesince;		/* found spare in stopm since then (0: not) */
+	uint32_t exited;		/* 1: its thread left (gmprt_mexit), reusable; 2: taken */
 	/* GMPRT_TRACE (trace.c): this M's event chunks, written by it only. */
 	struct tbuf *trhead;
 	struct tbuf *trcur;
@@ -442,7 +443,7 @@ void gmprt_debug_stop(void);
 int64_t gmprt_debug_tick(int64_t max);
 void gmprt_wakep(void);
 void gmprt_acquirep(struct m *mp, int pid);
-void gmprt_stopm(struct m *mp);
+void gmprt_stopm(struct m *mp, bool may_exit);
 g_t *gmprt_mustg(const char *what);
 void gmprt_forked_throw(const char *what) __attribute__((noreturn));
 g_t *gmprt_galloc(void);

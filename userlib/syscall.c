@@ -61,7 +61,7 @@ void gmprt_exitsyscall0(g_t *gp)
 	err = gmprt_k_runqput(&h, 1, 0);
 	if (err)
 		gmprt_throw("global run queue: %s", strerror(-err));
-	gmprt_stopm(mp);
+	gmprt_stopm(mp, true);	/* the G is queued: nothing on our back */
 }
 
 void gmprt_exitsyscall(void)
