@@ -404,9 +404,11 @@ $(PKGTEST)/root:
 INITRD := $(VM_BUILD)/initramfs.cpio
 PKGTEST_ROOT := $(if $(filter arm64,$(ARCH)),,$(PKGTEST)/root)
 # perf and trace-cmd with their libraries, for gmp_events_tools_test (x86-64: this
-# machine's binaries; qemu/vm-tools.sh), and bpftrace with its LLVM (200 MB)
-# where the kernel has BPF: not the debug kernel (qemu/debug.config).
-VMTOOLS_ROOT := $(if $(filter arm64,$(ARCH)),,$(B)/vmtools$(if $(filter debug,$(VM_KERNEL)),,-bpf)/root)
+# machine's binaries; qemu/vm-tools.sh); with VM_BPFTRACE=1 bpftrace too, with
+# its LLVM (200 MB: a third of the 1G VM's memory, so not in every boot; CI
+# boots it for gmp_events_tools_test alone).  The debug kernel has no BPF.
+VM_BPFTRACE ?=
+VMTOOLS_ROOT := $(if $(filter arm64,$(ARCH)),,$(B)/vmtools$(if $(VM_BPFTRACE),-bpf)/root)
 $(B)/vmtools/root:
 	@qemu/deps.sh tracers
 	@qemu/vm-tools.sh $(B)/vmtools perf trace-cmd
@@ -423,7 +425,8 @@ empty :=
 space := $(empty) $(empty)
 RUN_APPEND = $(if $(TESTS),gmp.tests=$(subst $(space),$(comma),$(strip $(TESTS)))) \
 	gmp.timeout=$(TEST_TIMEOUT) gmp.env.GMP_FUZZ_TIME=$(FUZZ_TIME) \
-	$(if $(FUZZ_SEED),gmp.env.GMP_FUZZ_SEED=$(FUZZ_SEED)) $(CHECK_APPEND) $(VM_APPEND)
+	$(if $(FUZZ_SEED),gmp.env.GMP_FUZZ_SEED=$(FUZZ_SEED)) \
+	$(if $(VM_BPFTRACE),gmp.env.GMP_REQUIRE_BPFTRACE=1) $(CHECK_APPEND) $(VM_APPEND)
 
 # The host part first: what needs no VM, and fails fast.  Each step is a
 # script in selftests/host/ (see docs/testing.md).
@@ -610,6 +613,8 @@ help:
 	@echo "  install-module, dkms-install: UDEVRULESDIR=$(UDEVRULESDIR)"
 	@echo "           MODULESLOADDIR=$(MODULESLOADDIR)  DKMS_FLAGS=$(DKMS_FLAGS) (more dkms options);"
 	@echo "           DESTDIR stages these too (and DKMS's trees)"
+	@echo "  VM_BPFTRACE=$(VM_BPFTRACE)  1: bpftrace (and its 200 MB of LLVM) in the VM too, for"
+	@echo "               gmp_events_tools_test's bpftrace case (which skips without it)"
 	@echo "  deb: DEB_MAINTAINER=$(DEB_MAINTAINER)  (the packages' Maintainer; default: HEAD's author)"
 	@echo "  GMP_CACHE=$(GMP_CACHE)  (downloads, kernels)"
 	@echo "  RESULTS=$(RESULTS)  (logs of check/run/vm-run)"

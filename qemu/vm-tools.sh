@@ -9,8 +9,7 @@
 #
 # Usage: qemu/vm-tools.sh OUT TOOL...
 #   TOOL   perf, trace-cmd or bpftrace.  bpftrace brings LLVM and clang
-#          (about 200 MB): the Makefile packs it for the kernels that have
-#          BPF (the stock 6.1 and 6.12, not the debug kernel).
+#          (about 200 MB): the Makefile packs it only with VM_BPFTRACE=1.
 # Needs linux-perf, trace-cmd and bpftrace (qemu/deps.sh tracers).  perf
 # must be the running kernel series' (Debian 12's 6.1, the VM's own).
 set -euo pipefail
