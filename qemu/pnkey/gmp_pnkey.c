@@ -2,8 +2,8 @@
 /*
  * gmp_pnkey.ko: scaffolding of the test VM, never installed.  It holds one
  * reference on the kernel's preempt-notifier static key for the rest of
- * the VM's run (the runner loads it right after gmp.ko and never unloads
- * it), so that the tests' loads and unloads of gmp.ko (each an inc at load
+ * the VM's run (qemu/init loads it at boot, with only the boot vCPU online,
+ * and nothing unloads it), so that the tests' loads and unloads of gmp.ko (each an inc at load
  * and a dec at unload: kmod/block.c) move only the key's count and never
  * patch the kernel's text while it runs.
  *
@@ -19,10 +19,12 @@
  * hang 6.1.  The patching itself is right on hardware, where KVM toggles
  * this key for every VM it runs.
  *
- * What it costs the tests: the key was turned on by gmp.ko's own first
- * load, before this module; after that, a gmp.ko that forgot its inc
- * would no longer be caught by block detection's tests.  The inc is one
- * line of gmp_block_init(); the stock kernel's first load still runs it.
+ * Loaded while only one vCPU is online, its own inc patches nothing that
+ * another vCPU could be running (docs/testing.md).
+ *
+ * What it costs the tests: a gmp.ko that forgot its inc would not be
+ * caught by block detection's tests in the VM.  The inc is one line of
+ * gmp_block_init().
  */
 #include <linux/module.h>
 #include <linux/preempt.h>
