@@ -88,9 +88,14 @@ control() {
 		echo "$6" | fold -s -w 72 | sed 's/ *$//; s/^/ /'
 	} >"$d/DEBIAN/control"
 }
-gzip_man() { find "$work/$1/usr/share/man" -type f -exec gzip -9n {} +; \
+gzip_man() {
+	local l
+	find "$work/$1/usr/share/man" -type f -exec gzip -9n {} +
+	# A link to a page (one per call of a family) points at the .gz now.
 	find "$work/$1/usr/share/man" -type l | while read -r l; do
-		ln -sfn "$(readlink "$l").gz" "$l.gz" && rm "$l"; done; }
+		ln -sfn "$(readlink "$l").gz" "$l.gz" && rm "$l"
+	done
+}
 
 lib=/usr/lib/$multiarch
 # As dh_strip: no debug information in the packages, a library not executable.

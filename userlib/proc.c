@@ -708,10 +708,15 @@ static g_t *stealwork(struct m *mp, struct p *pp, bool *ranTimers)
  */
 #define MIDLE_NS	(1000 * 1000 * 1000LL)
 
+/* Would n Ms serving Gs be more than the Ps? (Locked Ms serve one G.) */
+static bool mspare_n(uint32_t n)
+{
+	return n - load_relaxed(&sched.nmlocked) > (uint32_t)gmprt_gomaxprocs();
+}
+
 static bool mspare(void)
 {
-	return load_relaxed(&sched.nmworkers) - load_relaxed(&sched.nmlocked) >
-	       (uint32_t)gmprt_gomaxprocs();
+	return mspare_n(load_relaxed(&sched.nmworkers));
 }
 
 /* Uncount this M if it is still spare; true if it may exit. */
@@ -719,7 +724,7 @@ static bool mspare_leave(void)
 {
 	uint32_t n = __atomic_load_n(&sched.nmworkers, __ATOMIC_SEQ_CST);
 
-	while (n - load_relaxed(&sched.nmlocked) > (uint32_t)gmprt_gomaxprocs())
+	while (mspare_n(n))
 		if (__atomic_compare_exchange_n(&sched.nmworkers, &n, n - 1, false,
 						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			return true;
@@ -727,12 +732,12 @@ static bool mspare_leave(void)
 }
 
 /*
- * stopm() - park this M in gmp.ko (Go's stopm, with findrunnable's
+ * gmprt_stopm() - park this M in gmp.ko (Go's stopm, with findrunnable's
  * last checks done there: the global queue, every P's timers and, if it
  * spun, every ring).  Returns holding a P; the M's thread exits if the
  * instance is gone, or (@may_exit) if it is spare and stays idle.
  */
-static void stopm(struct m *mp, bool may_exit)
+void gmprt_stopm(struct m *mp, bool may_exit)
 {
 	struct gmp_park r;
 	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
@@ -762,8 +767,8 @@ static void stopm(struct m *mp, bool may_exit)
 		store_relaxed(&mp->nparks, mp->nparks + 1);
 		traceev(mp, TR_MPARK, 0, -1, 0);
 		err = gmprt_k_park(mp, flags, deadline, &r);
-		mp->spinning = false;
-		flags &= GMP_PARK_DEADLINE;
+		mp->spinning = false;	/* said once, in the first park */
+		flags &= ~GMP_PARK_SPINNING;
 		if (err == -EINTR)
 			continue;
 		if (err == -ESHUTDOWN)
@@ -789,11 +794,6 @@ static void stopm(struct m *mp, bool may_exit)
 		traceev(mp, TR_MUNPARK, 0, r.p, 0);
 		return;
 	}
-}
-
-void gmprt_stopm(struct m *mp, bool may_exit)
-{
-	stopm(mp, may_exit);
 }
 
 /* Go's findrunnable: block until there is a G to run. */
@@ -832,7 +832,7 @@ top:
 	/* Due timers anywhere are work: gmp.ko would send us back for them. */
 	if (gmprt_runtimers_all(0))
 		goto top;
-	stopm(mp, true);
+	gmprt_stopm(mp, true);
 	goto top;
 }
 
