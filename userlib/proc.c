@@ -221,19 +221,54 @@ g_t *gmprt_runqget(struct p *pp, bool *inherit)
 }
 
 /*
- * Wait a few microseconds, without a syscall (not even the clock's, which
- * is one where the TSC is unusable), for runnext @next to be taken.
+ * Wait RUNNEXT_GRACE_US, without a syscall (not even the clock's, which
+ * is one where the TSC is unusable), for runnext @next to be taken.  The
+ * wait is counted in cpu_relax() calls, so it is only as short as their
+ * count is right: a PAUSE costs ~10 cycles on one x86 and ~140 on another,
+ * and under QEMU's TCG each one leaves the translated code.  A fixed 4096
+ * of them (what this was) spun ~1 ms under TCG (~0.2 ms at 140 cycles),
+ * and a spinner woken onto the owner's CPU kept the owner from running
+ * all that time: a locked G's ping-pong (bench lockedm) took 333 us a
+ * round trip, 86 us with the count measured once, at start
+ * (relax_calibrate; make bench, 2026-12-03).
  */
+#define RUNNEXT_GRACE_US	3	/* Go's usleep(3) in runqgrab */
+
 static void runnext_grace(struct p *pp, uint64_t next)
 {
-	int i, round;
+	uint32_t n = RUNNEXT_GRACE_US * sched.relax_per_us, i;
 
-	for (round = 0; round < 64; round++) {
-		for (i = 0; i < 64; i++)
-			cpu_relax();
-		if (load_relaxed(pp->krunnext) != next)
+	for (i = 0; i < n; i++) {
+		cpu_relax();
+		if ((i & 15) == 15 && load_relaxed(pp->krunnext) != next)
 			return;
 	}
+}
+
+/*
+ * relax_calibrate() - sched.relax_per_us: the best of three timings of 256
+ * cpu_relax() (a preempted timing only makes the grace shorter).
+ */
+static void relax_calibrate(void)
+{
+	int64_t best = INT64_MAX, t0, dt;
+	int round, i;
+
+	for (round = 0; round < 3; round++) {
+		t0 = gmprt_now();
+		for (i = 0; i < 256; i++)
+			cpu_relax();
+		dt = gmprt_now() - t0;
+		if (dt < best)
+			best = dt;
+	}
+	if (best < 1)
+		best = 1;
+	sched.relax_per_us = (uint32_t)(256 * 1000 / best);
+	if (sched.relax_per_us < 1)
+		sched.relax_per_us = 1;
+	if (sched.relax_per_us > 4096)
+		sched.relax_per_us = 4096;
 }
 
 /*
@@ -1547,6 +1582,7 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	sched.mainarg = arg;
 	pthread_atfork(NULL, NULL, atfork_child);
 	gmprt_stack_init();
+	relax_calibrate();
 
 	/*
 	 * This thread registers only to hand P0, with the main G in its

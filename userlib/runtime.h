@@ -200,6 +200,8 @@ struct gmprt_sched {
 	int maxprocs;
 	size_t stack_size;
 	unsigned int flags;
+	/* cpu_relax() calls in a microsecond, measured at start (proc.c). */
+	uint32_t relax_per_us;
 	struct gmp_params prm;
 	struct p *allp;
 	/* The read-only page. */
