@@ -231,6 +231,9 @@ static void gmp_sched_in(struct preempt_notifier *pn, int cpu)
 		hrtimer_try_to_cancel(&m->timer);	/* running: it finds RUNNING */
 	else if (old == GMP_MS_TAKEN)
 		WRITE_ONCE(m->kslot->p, GMP_NONE);
+	/* The taker wrote mstate from another CPU: the line comes back. */
+	if (old == GMP_MS_TAKEN)
+		gmp_shared_w(m->s);
 	/*
 	 * A holder runs again while sysmon sleeps for good: wake it, so that
 	 * a G that now runs for 10 ms is seen.  Pairs with the barrier in
@@ -437,7 +440,7 @@ static void gmp_preempt_fn(struct callback_head *cb)
 	struct gmp_m *m;
 	struct gmp_p *p;
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	m = s->dead ? NULL : gmp_twork_m(tw);
 	p = m ? m->p : NULL;
 	if (p && READ_ONCE(p->kp->schedtick) == tw->schedtick &&
@@ -493,8 +496,10 @@ bool __gmp_take_blocked(struct gmp_sched *s, struct gmp_p *p,
 	word = READ_ONCE(p->kp->status);
 	if (word == GMP_P_SYSCALL_M(m->id) || word == GMP_P_SYSCALL) {
 		/* exitsyscall's CAS decides, whether the thread sleeps or not. */
+		gmp_shared_w(s);
 		if (cmpxchg(&p->kp->status, word, GMP_P_IDLE) != word)
 			return false;
+		gmp_shared_wn(s, 2);	/* the M's state and slot */
 		atomic_cmpxchg(&m->mstate, GMP_MS_EXPIRED, GMP_MS_TAKEN);
 		WRITE_ONCE(m->kslot->p, GMP_NONE);
 	} else {
@@ -502,6 +507,7 @@ bool __gmp_take_blocked(struct gmp_sched *s, struct gmp_p *p,
 		if (READ_ONCE(m->kslot->inruntime))
 			return false;
 		/* The commit: fails if the thread woke first (sched_in). */
+		gmp_shared_w(s);
 		if (atomic_cmpxchg(&m->mstate, GMP_MS_EXPIRED,
 				   GMP_MS_TAKEN) != GMP_MS_EXPIRED)
 			return false;

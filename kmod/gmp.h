@@ -194,6 +194,10 @@ enum gmp_stat {
 	GMP_STAT_PREEMPT_HANDOFF,	/* a G ran 10 ms: its P went to another M */
 	GMP_STAT_REAP,			/* dead Ms reaped */
 	GMP_STAT_SYSMON_ROUND,		/* sysmon's rounds: what it costs */
+#ifdef GMP_COUNTING
+	GMP_STAT_LOCK,			/* sched->lock taken (counting build) */
+	GMP_STAT_SHARED_W,		/* a shared cache line written (counting build) */
+#endif
 	GMP_NR_STATS,
 };
 
@@ -394,9 +398,50 @@ static inline bool gmp_p_retiring(struct gmp_sched *s, struct gmp_p *p)
 	return p->id >= s->nprocs;
 }
 
+/*
+ * The counting build (KCFLAGS=-DGMP_COUNTING, make bench-count) counts
+ * what decides the cost at many CPUs rather than at two: how often the
+ * instance lock is taken, and how many stores land on cache lines that
+ * other CPUs also read or write (a P's page, the idle lists, the global
+ * queue, an M's note, the counters themselves).  A group of stores to one
+ * line counts once, as the line moves once.  In the normal build both
+ * helpers are the plain lock and nothing.
+ */
+#ifdef GMP_COUNTING
+static inline void gmp_shared_wn(struct gmp_sched *s, int lines)
+{
+	atomic64_add(lines, &s->stats[GMP_STAT_SHARED_W]);
+}
+#else
+static inline void gmp_shared_wn(struct gmp_sched *s, int lines) { }
+#endif
+
+static inline void gmp_shared_w(struct gmp_sched *s)
+{
+	gmp_shared_wn(s, 1);
+}
+
+/* For a store inside a condition (a cmpxchg that follows it). */
+static inline bool gmp_shared_w_true(struct gmp_sched *s)
+{
+	gmp_shared_w(s);
+	return true;
+}
+
 static inline void gmp_stat(struct gmp_sched *s, enum gmp_stat st)
 {
+	/* Every CPU writes this one line on every call. */
+	gmp_shared_w(s);
 	atomic64_inc(&s->stats[st]);
+}
+
+static inline void gmp_sched_lock(struct gmp_sched *s)
+	__acquires(&s->lock)
+{
+#ifdef GMP_COUNTING
+	atomic64_inc(&s->stats[GMP_STAT_LOCK]);
+#endif
+	spin_lock(&s->lock);
 }
 
 /* The nmspinning word lives in user-writable memory: a hint, never trusted. */

@@ -136,7 +136,10 @@ static void __gmp_spinning_dec(struct gmp_sched *s)
 	int tries;
 
 	for (tries = 0; v && tries < 16; tries++) {
-		u32 old = cmpxchg(w, v, v - 1);
+		u32 old;
+
+		gmp_shared_w(s);
+		old = cmpxchg(w, v, v - 1);
 
 		if (old == v)
 			return;
@@ -146,6 +149,7 @@ static void __gmp_spinning_dec(struct gmp_sched *s)
 
 static void __gmp_spinning_inc(struct gmp_sched *s)
 {
+	gmp_shared_w(s);
 	atomic_inc((atomic_t *)gmp_nmspinning(s));
 }
 
@@ -198,6 +202,8 @@ void __gmp_pidleput(struct gmp_sched *s, struct gmp_p *p)
 	list_add(&p->idle, &s->pidle);
 	s->npidle++;
 	WRITE_ONCE(s->ks->npidle, s->npidle);
+	/* The P's page, the idle list with its count, the shared npidle. */
+	gmp_shared_wn(s, 3);
 }
 
 /* Take P @p off the idle list, if it is idle.  Called with sched->lock held. */
@@ -209,6 +215,7 @@ struct gmp_p *__gmp_pidleget_id(struct gmp_sched *s, struct gmp_p *p)
 	list_del_init(&p->idle);
 	s->npidle--;
 	WRITE_ONCE(s->ks->npidle, s->npidle);
+	gmp_shared_wn(s, 2);
 	return p;
 }
 
@@ -252,6 +259,7 @@ void __gmp_hold(struct gmp_sched *s, struct gmp_p *p, struct gmp_m *m)
 	p->syscallwhen = 0;
 	WRITE_ONCE(p->kp->m, m->id);
 	WRITE_ONCE(p->kp->status, GMP_P_RUNNING);
+	gmp_shared_w(s);
 	/* Something runs: sysmon, if it sleeps for good, has work again. */
 	__gmp_sysmon_kick(s);
 }
@@ -272,8 +280,9 @@ void __gmp_m_setp(struct gmp_m *m, struct gmp_p *p)
 }
 
 /* P waits for an M that does not exist yet. */
-static void __gmp_reserve(struct gmp_p *p)
+static void __gmp_reserve(struct gmp_sched *s, struct gmp_p *p)
 {
+	gmp_shared_w(s);
 	p->state = GMP_PS_RESERVED;
 	p->m = NULL;
 	WRITE_ONCE(p->kp->m, GMP_NONE);
@@ -286,6 +295,7 @@ static void __gmp_mput(struct gmp_sched *s, struct gmp_m *m)
 	list_add(&m->idle, &s->midle);
 	s->nmidle++;
 	WRITE_ONCE(s->ks->nmidle, s->nmidle);
+	gmp_shared_wn(s, 2);	/* the idle list with its count, nmidle */
 }
 
 static void __gmp_mremove(struct gmp_sched *s, struct gmp_m *m)
@@ -294,6 +304,7 @@ static void __gmp_mremove(struct gmp_sched *s, struct gmp_m *m)
 	m->parked = false;
 	s->nmidle--;
 	WRITE_ONCE(s->ks->nmidle, s->nmidle);
+	gmp_shared_wn(s, 2);
 }
 
 static struct gmp_m *__gmp_mget(struct gmp_sched *s)
@@ -319,6 +330,8 @@ static void __gmp_note(struct gmp_sched *s, struct gmp_m *m, struct gmp_p *p,
 	m->nextspinning = spinning;
 	m->noteerr = 0;
 	WRITE_ONCE(m->note, true);
+	/* The note's line, and the woken task's state and runqueue. */
+	gmp_shared_wn(s, parked ? 2 : 1);
 	if (parked)
 		gmp_wakeq_add(wq, m->task);
 }
@@ -342,8 +355,9 @@ void __gmp_startm(struct gmp_sched *s, struct gmp_p *p, bool spinning,
 		__gmp_spinning_dec(s);
 	if (!spinning &&
 	    (s->newm_waiters || (s->flags & GMP_SETUP_TEMPLATE))) {
-		__gmp_reserve(p);
+		__gmp_reserve(s, p);
 		list_add_tail(&p->newm, &s->newmq);
+		gmp_shared_wn(s, 2);	/* the queue, the template's wake */
 		gmp_stat(s, GMP_STAT_NEWM);
 		trace_gmp_newm(s->id, p->id);
 		wake_up(&s->newm_wq);
@@ -420,7 +434,8 @@ void __gmp_handoffp(struct gmp_sched *s, struct gmp_p *p,
 		__gmp_startm(s, p, false, wq);
 		return;
 	}
-	if (!READ_ONCE(*spin) && !s->npidle && cmpxchg(spin, 0, 1) == 0) {
+	if (!READ_ONCE(*spin) && !s->npidle && gmp_shared_w_true(s) &&
+	    cmpxchg(spin, 0, 1) == 0) {
 		trace_gmp_handoff(s->id, p->id, why, GMP_HANDOFF_TO_SPIN);
 		__gmp_startm(s, p, true, wq);
 		return;
@@ -521,6 +536,7 @@ void gmp_wake_all_flush(struct gmp_sched *s)
 /* Take what a wake left in M's note.  Called with sched->lock held. */
 static int __gmp_take_note(struct gmp_m *m, struct gmp_park *a)
 {
+	gmp_shared_w(m->s);	/* the note's line comes back from the waker */
 	m->note = false;
 	if (m->noteerr)
 		return m->noteerr;
@@ -627,7 +643,7 @@ static int gmp_park_locked(struct gmp_sched *s, struct gmp_m *m,
 	struct gmp_wakeq wq = { .n = 0 };
 	int ret;
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		ret = -ESHUTDOWN;
 		goto out;
@@ -648,7 +664,7 @@ static int gmp_park_locked(struct gmp_sched *s, struct gmp_m *m,
 		spin_unlock(&s->lock);
 		gmp_wakeq_flush(&wq);
 		ret = gmp_sleep(m, 0);
-		spin_lock(&s->lock);
+		gmp_sched_lock(s);
 		if (m->lockwait) {		/* a signal, not a wake */
 			list_del_init(&m->idle);
 			m->lockwait = false;
@@ -679,7 +695,7 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 	if (a->flags & GMP_PARK_LOCKED)
 		return gmp_park_locked(s, m, a);
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		ret = -ESHUTDOWN;
 		goto out_unlock;
@@ -758,7 +774,7 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 			deadline = timers;
 		spin_unlock(&s->lock);
 		ret = gmp_sleep(m, deadline);
-		spin_lock(&s->lock);
+		gmp_sched_lock(s);
 		if (m->note) {
 			/* The waker took M off the idle list. */
 			ret = __gmp_take_note(m, a);
@@ -815,7 +831,7 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 	int ret = 0;
 
 	gmp_stat(s, GMP_STAT_WAKE);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		ret = -ESHUTDOWN;
 		goto out;
@@ -874,7 +890,7 @@ int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a)
 		parked = true;
 	}
 	if (!t) {
-		__gmp_reserve(p);
+		__gmp_reserve(s, p);
 		a->result = GMP_WOKE_NEWM;
 		a->target = GMP_NONE;
 		goto out;
@@ -899,7 +915,7 @@ void gmp_inject_wake(struct gmp_sched *s, u32 n)
 	struct gmp_wakeq wq = { .n = 0 };
 	struct gmp_p *p;
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	while (n-- && !s->dead && (p = __gmp_pidleget(s)))
 		__gmp_startm(s, p, false, &wq);
 	spin_unlock(&s->lock);
@@ -923,7 +939,7 @@ int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
 	int ret = 0;
 
 	gmp_stat(s, GMP_STAT_ACQUIRE);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		ret = -ESHUTDOWN;
 	} else if (m->p || m->note) {
@@ -968,7 +984,7 @@ int gmp_release_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a)
 	if (!p)
 		return -EINVAL;
 	gmp_stat(s, GMP_STAT_RELEASE);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (p == m->p) {
 		__gmp_m_setp(m, NULL);
 		p->m = NULL;
@@ -1000,7 +1016,7 @@ int gmp_newm_wait(struct gmp_sched *s, struct gmp_m *m, struct gmp_newm *a)
 	struct gmp_p *p;
 	int ret;
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	s->newm_waiters++;
 	for (;;) {
 		if (s->dead) {
@@ -1018,7 +1034,7 @@ int gmp_newm_wait(struct gmp_sched *s, struct gmp_m *m, struct gmp_newm *a)
 		ret = wait_event_interruptible(s->newm_wq,
 					       !list_empty(&s->newmq) ||
 					       READ_ONCE(s->dead));
-		spin_lock(&s->lock);
+		gmp_sched_lock(s);
 		if (ret) {
 			ret = -EINTR;
 			break;

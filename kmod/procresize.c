@@ -120,7 +120,7 @@ int gmp_procs_make(struct gmp_sched *s, int n)
 		s->allp[i] = p;
 	}
 	/* A charge for a P that could not be made stays until the instance goes. */
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	/* Pairs with gmp_p_get()'s acquire: allp[0..i) are set. */
 	smp_store_release(&s->nallp, i);
 	spin_unlock(&s->lock);
@@ -200,7 +200,7 @@ int gmp_procresize(struct gmp_sched *s, struct gmp_procresize *a)
 	ret = gmp_procs_make(s, n);
 	if (ret)
 		goto out;
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	old = s->nprocs;
 	a->nprocs = old;
 	if (!n || n == old || s->dead)

@@ -66,8 +66,10 @@ static void __gmp_gq_append(struct gmp_sched *s, const u64 *gs, u32 n)
 		gs += k;
 		n -= k;
 		s->gq_size += k;
+		gmp_shared_w(s);	/* a chunk's line(s): counted per chunk */
 	}
 	WRITE_ONCE(s->ks->runqsize, s->gq_size);
+	gmp_shared_w(s);
 }
 
 /**
@@ -102,7 +104,7 @@ int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a)
 		}
 	}
 	gmp_stat(s, GMP_STAT_RUNQPUT);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	for (;;) {
 		u32 room = __gmp_gq_room(s);
 		LIST_HEAD(fresh);
@@ -132,7 +134,7 @@ int gmp_runq_put(struct gmp_sched *s, struct gmp_runq *a)
 			}
 			list_add(&c->link, &fresh);
 		}
-		spin_lock(&s->lock);
+		gmp_sched_lock(s);
 		s->gq_nspare += got;
 		list_splice(&fresh, &s->gq_spare);
 		if (ret)
@@ -192,8 +194,10 @@ static void __gmp_gq_drop(struct gmp_sched *s, u32 n, struct list_head *tofree)
 				list_move(&c->link, tofree);
 			}
 		}
+		gmp_shared_w(s);
 	}
 	WRITE_ONCE(s->ks->runqsize, s->gq_size);
+	gmp_shared_w(s);
 }
 
 /**
@@ -221,7 +225,7 @@ int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a)
 	 */
 	if (mutex_lock_killable(&s->gq_get))
 		return -EINTR;
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		spin_unlock(&s->lock);
 		mutex_unlock(&s->gq_get);
@@ -235,7 +239,7 @@ int gmp_runq_get(struct gmp_sched *s, struct gmp_runq *a)
 	if (n && copy_to_user(u64_to_user_ptr(a->gs), s->gq_buf, n * sizeof(u64))) {
 		ret = -EFAULT;
 	} else if (n) {
-		spin_lock(&s->lock);
+		gmp_sched_lock(s);
 		__gmp_gq_drop(s, n, &tofree);
 		trace_gmp_runq_get(s->id, n, s->gq_size);
 		spin_unlock(&s->lock);

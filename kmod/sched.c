@@ -256,7 +256,7 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	 * The Ps go idle all at once under the lock.  A close() racing with
 	 * us (gmp_sched_shutdown()) waits for mlock: it sees all of them.
 	 */
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	s->nprocs = n;
 	/* Idle list is LIFO: push in reverse so that P0 comes out first. */
 	for (i = n - 1; i >= 0; i--)
@@ -300,7 +300,7 @@ void gmp_sched_shutdown(struct gmp_sched *s)
 	int i;
 
 	mutex_lock(&s->mlock);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		spin_unlock(&s->lock);
 		mutex_unlock(&s->mlock);
@@ -510,7 +510,7 @@ static void gmp_m_unlink(struct gmp_sched *s, struct gmp_m *m,
 			 struct gmp_wakeq *wq)
 {
 	lockdep_assert_held(&s->mlock);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	__gmp_drop_m(s, m, wq);
 	xa_erase(&s->ms, m->id);
 	s->mcount--;
@@ -674,7 +674,7 @@ int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
 	WRITE_ONCE(m->kslot->inruntime, 1);
 	WRITE_ONCE(m->kslot->p, GMP_NONE);
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	if (s->dead) {
 		ret = -ESHUTDOWN;
 	} else if (reg->flags & GMP_REGISTER_CLAIM) {

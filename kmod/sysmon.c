@@ -93,6 +93,7 @@ static void __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 			       ms == GMP_MS_RUNNING && holder->p == p;
 
 		WRITE_ONCE(kp->preempt, 1);
+		gmp_shared_w(s);
 		gmp_stat(s, GMP_STAT_PREEMPT);
 		trace_gmp_preempt(s->id, p->id, holder->id, handoff);
 		p->schedwhen = now;	/* ask again in 10 ms, not every round */
@@ -113,6 +114,7 @@ static void __gmp_retake_p(struct gmp_sched *s, struct gmp_p *p, u64 now,
 	    p->syscallwhen + GMP_SYSCALL_RETAKE_NS > now)
 		return;
 	/* The owner CASes the same word back to RUNNING: one of us wins. */
+	gmp_shared_w(s);
 	if (cmpxchg(&kp->status, word, GMP_P_IDLE) != word)
 		return;
 	__gmp_m_setp(holder, NULL);
@@ -164,7 +166,7 @@ static struct gmp_round gmp_retake(struct gmp_sched *s, bool *wait)
 	int i;
 
 	gmp_stat(s, GMP_STAT_SYSMON_ROUND);
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	WRITE_ONCE(s->sysmon_wait, false);
 	for (i = 0; i < s->nallp; i++) {
 		struct gmp_p *p = s->allp[i];
@@ -176,6 +178,7 @@ static struct gmp_round gmp_retake(struct gmp_sched *s, bool *wait)
 			nsys++;
 	}
 	WRITE_ONCE(s->ks->nmsys, nsys);
+	gmp_shared_w(s);
 	__gmp_orphan_newm(s, &wq);
 	*wait = false;
 	if (!r.poll && !r.reap && list_empty(&s->newmq)) {
@@ -229,7 +232,7 @@ int gmp_sysmon(struct gmp_sched *s)
 	bool wait = false;
 	int idle = 0, ret;
 
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	ret = s->sysmon_running ? -EBUSY : 0;
 	s->sysmon_running = true;
 	spin_unlock(&s->lock);
@@ -258,7 +261,7 @@ int gmp_sysmon(struct gmp_sched *s)
 		if (ret)
 			break;
 	}
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	s->sysmon_running = false;
 	s->sysmon_wait = false;
 	spin_unlock(&s->lock);
@@ -274,6 +277,7 @@ int gmp_sysmon(struct gmp_sched *s)
  */
 void gmp_sysmon_kick(struct gmp_sched *s, int why)
 {
+	gmp_shared_wn(s, 2);	/* the kick word, sysmon's wake */
 	set_bit(why, &s->kick);
 	wake_up(&s->sysmon_wq);
 }

@@ -34,6 +34,10 @@ static const char *const gmp_stat_names[GMP_NR_STATS] = {
 	[GMP_STAT_PREEMPT_HANDOFF] = "preempthandoff",
 	[GMP_STAT_REAP] = "reap",
 	[GMP_STAT_SYSMON_ROUND] = "sysmonrounds",
+#ifdef GMP_COUNTING
+	[GMP_STAT_LOCK] = "locks",
+	[GMP_STAT_SHARED_W] = "kshared",
+#endif
 };
 
 /*
@@ -200,7 +204,7 @@ static int gmp_snap(struct gmp_sched *s, struct gmp_snap *sn, bool detail)
 		kvfree(sn->mss);
 		return -ENOMEM;
 	}
-	spin_lock(&s->lock);
+	gmp_sched_lock(s);
 	sn->ms = div_u64(gmp_now() - s->start_ns, NSEC_PER_MSEC);
 	sn->nprocs = s->nprocs;
 	sn->nallp = s->nallp;
