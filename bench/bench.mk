@@ -114,6 +114,12 @@ $(eval $(call lib_variant,nohandoff,GMPRT_NO_HANDOFF))
 BENCH_NT := yield pingpong
 $(eval $(call lib_variant,notrace,GMPRT_NO_TRACE))
 
+# The counting build (make bench-count): the runtime's atomic stores
+# counted by the kind of line they write (userlib/count.c).
+$(eval $(call lib_variant,counting,GMPRT_COUNTING))
+# The workloads that print a counts-<name> line.
+BENCH_COUNT_W := spawn yield pingpong threadring fanout mutex lockedm
+
 # ... and links only once the library provides what it calls.
 bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a $(BB)/libgmprt-notrace.a
 	@mkdir -p $(BENCH_IMG)
@@ -131,6 +137,49 @@ bench-gmp: $(BENCH_GMP_OBJS) $(B)/libgmprt.a $(BB)/libgmprt-nohandoff.a $(BB)/li
 	done
 
 bench-build: $(BENCH_PROGS) bench-gmp
+
+# ---- make bench-count: how the work grows with CPUs, in counts ------------
+# gmp.ko built with GMP_COUNTING (kmod/gmp.h: the instance lock's takes and
+# the stores to shared lines, on the stats line) in its own shadow tree, and
+# the workloads linked against libgmprt-counting.a; one boot, gmp only, one
+# rep (counts do not vary as times do).  The counting adds atomics to every
+# path: its times mean nothing and are not reported.
+BENCH_COUNT_SCALE ?= 10
+BENCH_COUNT_ONLY  ?= spawn yield pingpong threadring fanout mutex lockedm
+COUNT_BUILD := $(VM_BUILD)/counting
+COUNT_IMG   := $(BB)/count-image/bench
+COUNT_OUT   := $(RESULTS)/bench-count-$(VM_KERNEL)
+COUNT_INITRD := $(VM_BUILD)/bench-count-initramfs.cpio
+.PHONY: bench-count bench-count-module
+bench-count-module: vm-module
+	@mkdir -p $(COUNT_BUILD)/kmod
+	@for f in Kbuild uapi VERSION; do ln -sfn $(SRC)/$$f $(COUNT_BUILD)/$$f; done
+	@find $(COUNT_BUILD)/kmod -maxdepth 1 -type l ! -exec test -e {} \; -delete
+	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
+		ln -sfn $$f $(COUNT_BUILD)/kmod/; done
+	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(COUNT_BUILD) $(KBUILD_ARCH) \
+		KCFLAGS=-DGMP_COUNTING modules
+
+bench-count: bench-count-module $(BENCH_GMP_OBJS) $(BB)/libgmprt-counting.a $(B)/gmp-timeout \
+		$(BENCH_IMG)/run
+	@mkdir -p $(COUNT_IMG) $(BB)/no-tests $(COUNT_OUT)
+	@: >$(BB)/no-tests/list
+	cp $(BENCH_IMG)/run $(COUNT_IMG)/run
+	@for w in $(BENCH_COUNT_W); do \
+		bench/link-gmp.sh $(COUNT_IMG)/gmp-$$w $(BB)/obj/gmp-$$w.o \
+			$(BB)/libgmprt-counting.a $(CC) -lpthread || exit 1; \
+	done
+	@qemu/mkinitramfs.sh $(COUNT_INITRD) $(COUNT_BUILD)/kmod/gmp.ko $(BB)/no-tests \
+		$(B)/gmp-timeout $(COUNT_IMG)
+	@echo "== make bench-count: $(VM_KERNEL) kernel, $(VM_SMP) vCPUs; results in $(COUNT_OUT)/"
+	@VM_MEM=$(BENCH_VM_MEM) VM_TIMEOUT=$(BENCH_TIMEOUT) \
+		VM_APPEND="gmp.bench_reps=1 gmp.bench_scale=$(BENCH_COUNT_SCALE) \
+		gmp.bench_timeout=$(BENCH_PROG_TIMEOUT) gmp.bench_nprocs=$(or $(BENCH_NPROCS),$(VM_SMP)) \
+		gmp.bench_impls=gmp gmp.bench_only=$(subst $(space),$(comma),$(strip $(BENCH_COUNT_ONLY))) \
+		$(VM_APPEND)" qemu/boot.sh bench $(COUNT_INITRD) $(COUNT_OUT) || true
+	@tr -d "\r" <$(COUNT_OUT)/output.log | grep "^BENCH workload=counts-" | tee $(COUNT_OUT)/counts.txt
+	@test -s $(COUNT_OUT)/counts.txt || \
+		{ echo "bench-count: no counts lines in $(COUNT_OUT)/output.log"; exit 1; }
 
 # What the report says about where and how the numbers were taken.
 define bench_run_info
@@ -210,6 +259,7 @@ bench-help:
 	@echo "  bench-report   the report again from $(BENCH_OUT)/output.log"
 	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
 	@echo "  bench-quote    copy the last report and chart to bench/quoted/ (for the README)"
+	@echo "  bench-count    the instance lock's takes and shared-line stores per op (counting build)"
 	@echo "  bench-profile  park/wake and the futex under perf in the VM ($(RESULTS)/bench-profile/)"
 	@echo "  bench-build    only build (bench-gmp: the gmp workloads; bench-deps: Go 1.19, Go 1.24, gnuplot)"
 	@echo "variables (current value):"
@@ -220,4 +270,5 @@ bench-help:
 	@echo "  BENCH_VM_MEM=$(BENCH_VM_MEM)  BENCH_TIMEOUT=$(BENCH_TIMEOUT) (s, whole VM)"
 	@echo "  BENCH_PROG_TIMEOUT=$(BENCH_PROG_TIMEOUT) (s, one program run)"
 	@echo "  BENCH_PROFILE_ITERS=$(BENCH_PROFILE_ITERS)  round trips per run of bench-profile"
+	@echo "  BENCH_COUNT_SCALE=$(BENCH_COUNT_SCALE)  BENCH_COUNT_ONLY='$(BENCH_COUNT_ONLY)'  (bench-count)"
 	@echo "  results: $(BENCH_OUT)/ (report.md, results.csv, results.json, chart.png)"

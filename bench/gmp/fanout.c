@@ -45,13 +45,16 @@ static long fib(int n)
 
 static int bench_main(void *arg)
 {
+	struct gmpbench_count cnt;
 	int64_t t0, t1;
 	long i, r = 0;
 
+	gmpbench_count_start(&cnt);
 	t0 = bench_now();
 	for (i = 0; i < A.iters; i++)
 		r = fib(FIB_N);
 	t1 = bench_now();
+	gmpbench_count_report(&cnt, "fanout", A.iters);
 	if (r != FIB_RESULT)
 		bench_die("fib(%d) = %ld, want %ld", FIB_N, r, FIB_RESULT);
 	bench_result("fanout", "gmp", A.nprocs, A.iters, "ns_per_op",

@@ -42,7 +42,7 @@ static inline const char *gmpbench_name(const char *base)
 static struct bench_sc sc;
 static int have_sc;
 
-#define GMPBENCH_NSTATS 16
+#define GMPBENCH_NSTATS 24
 
 /* gmp.ko's per-instance counters, from the scheddetail "stats:" line. */
 struct gmpbench_kstats {
@@ -88,14 +88,94 @@ static inline void gmpbench_kstats(struct gmpbench_kstats *k)
 	}
 }
 
+static inline long gmpbench_kstat(const struct gmpbench_kstats *k, const char *name)
+{
+	int i;
+
+	for (i = 0; i < k->n; i++)
+		if (!strcmp(k->name[i], name))
+			return k->val[i];
+	return -1;
+}
+
+/*
+ * The counting build (make bench-count): gmp.ko built with GMP_COUNTING
+ * adds "locks" and "kshared" to its stats line, and libgmprt-counting.a
+ * has gmprt_counts_read(), the runtime's atomic stores by the kind of line
+ * written (userlib/count.c).  Weak: the normal library has no such symbol,
+ * and then no counts line is printed.
+ */
+extern int gmprt_counts_read(uint64_t *out, int n) __attribute__((weak));
+
+#define GMPBENCH_NCOUNT 5
+
+struct gmpbench_count {
+	struct gmpbench_kstats k0;
+	uint64_t u0[GMPBENCH_NCOUNT];
+};
+
+static inline bool gmpbench_counting(void)
+{
+	return gmprt_counts_read != NULL;
+}
+
+static inline void gmpbench_count_start(struct gmpbench_count *c)
+{
+	if (!gmpbench_counting())
+		return;
+	gmpbench_kstats(&c->k0);
+	gmprt_counts_read(c->u0, GMPBENCH_NCOUNT);
+}
+
+/*
+ * Print "counts-<what>" for @ops operations since gmpbench_count_start(),
+ * all per operation: the instance lock's takes (the value), gmp.ko's
+ * stores to shared lines (kshared), and the runtime's atomic stores to the
+ * instance (usched), the caller's P (uownp), another P (uotherp), an
+ * object such as a channel (uobj) and the M's own slot (umslot, not
+ * shared).  The two stats reads themselves take the lock twice.
+ */
+static inline void gmpbench_count_report(struct gmpbench_count *c,
+					 const char *what, long ops)
+{
+	struct gmpbench_kstats k1;
+	uint64_t u1[GMPBENCH_NCOUNT];
+	char name[64];
+	double d[GMPBENCH_NCOUNT];
+	long l0, l1, w0, w1;
+	int i;
+
+	if (!gmpbench_counting() || ops <= 0)
+		return;
+	gmprt_counts_read(u1, GMPBENCH_NCOUNT);
+	gmpbench_kstats(&k1);
+	l0 = gmpbench_kstat(&c->k0, "locks");
+	l1 = gmpbench_kstat(&k1, "locks");
+	w0 = gmpbench_kstat(&c->k0, "kshared");
+	w1 = gmpbench_kstat(&k1, "kshared");
+	if (l0 < 0 || l1 < 0 || w0 < 0 || w1 < 0) {
+		printf("# %s: the counting library without the counting gmp.ko (no locks= in stats)\n",
+		       what);
+		return;
+	}
+	for (i = 0; i < GMPBENCH_NCOUNT; i++)
+		d[i] = (double)(u1[i] - c->u0[i]) / ops;
+	snprintf(name, sizeof(name), "counts-%s", what);
+	bench_result(name, "gmp", A.nprocs, ops, "locks_per_op", (double)(l1 - l0) / ops,
+		     "kshared=%.4g usched=%.4g uownp=%.4g uotherp=%.4g uobj=%.4g umslot=%.4g",
+		     (double)(w1 - w0) / ops, d[0], d[1], d[2], d[3], d[4]);
+}
+
 /* Syscalls and gmp.ko calls over a measured section. */
 struct gmpbench_calls {
 	long sc0;
 	struct gmpbench_kstats k0;
+	struct gmpbench_count cnt;
 };
 
 static inline void gmpbench_calls_start(struct gmpbench_calls *c)
 {
+	gmpbench_count_start(&c->cnt);
 	gmpbench_kstats(&c->k0);
 	c->sc0 = bench_sc_read(&sc);
 }
@@ -118,6 +198,8 @@ static inline void gmpbench_calls_report(struct gmpbench_calls *c,
 	int i, j;
 
 	gmpbench_kstats(&k1);
+	gmpbench_count_report(&c->cnt, strncmp(workload, "syscalls-", 9) ? workload :
+			      workload + 9, ops);
 	for (i = 0; i < k1.n; i++) {
 		long v0 = 0;
 

@@ -30,6 +30,7 @@ static void worker(void *arg)
 static int bench_main(void *arg)
 {
 	int workers = strcmp(A.workload, "mutex-contended") ? 1 : MUTEX_WORKERS;
+	struct gmpbench_count cnt;
 	int64_t t0, t1;
 	int i;
 
@@ -37,6 +38,7 @@ static int bench_main(void *arg)
 		bench_die("gmp-mutex: mutex-uncontended or mutex-contended");
 	gmprt_mutex_init(&mu);
 	gmprt_wg_init(&wg);
+	gmpbench_count_start(&cnt);
 	t0 = bench_now();
 	if (workers == 1) {
 		worker(NULL);
@@ -48,6 +50,7 @@ static int bench_main(void *arg)
 		gmprt_wg_wait(&wg);
 	}
 	t1 = bench_now();
+	gmpbench_count_report(&cnt, A.workload, (long)workers * A.iters);
 	if (counter != workers * A.iters)
 		bench_die("mutex: counter %ld, want %ld", counter, workers * A.iters);
 	bench_result(A.workload, "gmp", A.nprocs, A.iters, "ns_per_op",

@@ -25,6 +25,7 @@ static void ponger(void *arg)
 
 static int bench_main(void *arg)
 {
+	struct gmpbench_count cnt;
 	int64_t t0, t1;
 	long i, v;
 
@@ -36,6 +37,7 @@ static int bench_main(void *arg)
 	gmprt_wg_add(&wg, 1);
 	if (gmprt_go(ponger, NULL))
 		bench_die("gmprt_go failed");
+	gmpbench_count_start(&cnt);
 	t0 = bench_now();
 	for (i = 0; i < A.iters; i++) {
 		v = i;
@@ -45,6 +47,7 @@ static int bench_main(void *arg)
 			bench_die("pingpong: got %ld, want %ld", v, i + 1);
 	}
 	t1 = bench_now();
+	gmpbench_count_report(&cnt, gmpbench_name("pingpong"), A.iters);
 	gmprt_wg_wait(&wg);
 	bench_result(gmpbench_name("pingpong"), "gmp", A.nprocs, A.iters, "ns_per_op",
 		     (double)(t1 - t0) / A.iters, NULL);

@@ -35,6 +35,7 @@ static void ring_g(void *arg)
 
 static int bench_main(void *arg)
 {
+	struct gmpbench_count cnt;
 	int64_t t0, t1;
 	int i, winner;
 	long n = A.iters;
@@ -48,10 +49,12 @@ static int bench_main(void *arg)
 	for (i = 0; i < RING; i++)
 		if (gmprt_go(ring_g, (void *)(intptr_t)i))
 			bench_die("gmprt_go failed");
+	gmpbench_count_start(&cnt);
 	t0 = bench_now();
 	if (gmprt_chan_send(ch[0], &n) || gmprt_chan_recv(done, &winner))
 		bench_die("send/recv failed");
 	t1 = bench_now();
+	gmpbench_count_report(&cnt, "threadring", A.iters);
 	/* The other 502 Gs are parked in a receive: closing ends them. */
 	for (i = 0; i < RING; i++)
 		gmprt_chan_close(ch[i]);
