@@ -260,6 +260,7 @@ bench-help:
 	@echo "  bench-compile  compile-check the gmp workloads against gmprt.h"
 	@echo "  bench-quote    copy the last report and chart to bench/quoted/ (for the README)"
 	@echo "  bench-count    the instance lock's takes and shared-line stores per op (counting build)"
+	@echo "  bench-count-module  only build the counting gmp.ko (KCFLAGS=-DGMP_COUNTING)"
 	@echo "  bench-profile  park/wake and the futex under perf in the VM ($(RESULTS)/bench-profile/)"
 	@echo "  bench-build    only build (bench-gmp: the gmp workloads; bench-deps: Go 1.19, Go 1.24, gnuplot)"
 	@echo "variables (current value):"

@@ -51,7 +51,7 @@ void gmprt_allgadd(g_t *gp)
 
 	do {
 		gp->alllink = head;
-	} while (!__atomic_compare_exchange_n(&sched.allg, &head, gp, true,
+	} while (!__atomic_compare_exchange_n(CW(&sched.allg), &head, gp, true,
 					      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 

@@ -89,7 +89,7 @@ static void dropp(struct m *mp)
 	struct m *me = mp;
 
 	if (mp->p)
-		__atomic_compare_exchange_n(&mp->p->owner, &me, NULL, false,
+		__atomic_compare_exchange_n(CW(&mp->p->owner), &me, NULL, false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	mp->p = NULL;
 }
@@ -104,13 +104,13 @@ void gmprt_stoplockedm(struct m *mp)
 	int err;
 
 	dropp(mp);
-	__atomic_fetch_add(&sched.nmlocked, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&sched.nmlocked), 1, __ATOMIC_SEQ_CST);
 	store_relaxed(&mp->nparks, mp->nparks + 1);
 	traceev(mp, TR_MPARK, 0, -1, 0);
 	do
 		err = gmprt_k_park(mp, GMP_PARK_LOCKED, 0, &r);
 	while (err == -EINTR);
-	__atomic_fetch_sub(&sched.nmlocked, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&sched.nmlocked), 1, __ATOMIC_SEQ_CST);
 	if (err == -ESHUTDOWN)
 		pthread_exit(NULL);
 	if (err)
@@ -154,11 +154,11 @@ void gmprt_mexit(struct m *mp, bool uncount)
 
 	dropp(mp);
 	if (uncount)
-		__atomic_fetch_sub(&sched.nmworkers, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_sub(CW(&sched.nmworkers), 1, __ATOMIC_SEQ_CST);
 	err = gmprt_k_unregister(mp);
 	if (err)
 		gmprt_throw("GMP_IOC_UNREGISTER: %s", strerror(-err));
-	__atomic_fetch_sub(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&sched.nthreads), 1, __ATOMIC_SEQ_CST);
 	/* We run on the thread's own stack, not on the signal stack. */
 	if (mp->sigstack && sigaltstack(&ss, NULL) == 0) {
 		munmap(mp->sigstack, GMPRT_SIGSTACK_SIZE);

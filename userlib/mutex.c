@@ -73,7 +73,7 @@ static bool cansemacquire(uint32_t *addr)
 	uint32_t v = __atomic_load_n(addr, __ATOMIC_SEQ_CST);
 
 	while (v) {
-		if (__atomic_compare_exchange_n(addr, &v, v - 1, false, __ATOMIC_SEQ_CST,
+		if (__atomic_compare_exchange_n(CW(addr), &v, v - 1, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST))
 			return true;
 	}
@@ -95,9 +95,9 @@ static void semacquire(struct mutex *mu, bool lifo, g_t *gp)
 	for (;;) {
 		lock_yield(&mu->lock);
 		/* Count ourselves before the last look: pairs with semrelease. */
-		__atomic_fetch_add(&mu->nwait, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(CW(&mu->nwait), 1, __ATOMIC_SEQ_CST);
 		if (cansemacquire(&mu->sema)) {
-			__atomic_fetch_sub(&mu->nwait, 1, __ATOMIC_SEQ_CST);
+			__atomic_fetch_sub(CW(&mu->nwait), 1, __ATOMIC_SEQ_CST);
 			spin_unlock(&mu->lock);
 			return;
 		}
@@ -129,7 +129,7 @@ static void semrelease(struct mutex *mu, bool handoff, g_t *self)
 	bool ticket = false;
 	g_t *gp;
 
-	__atomic_fetch_add(&mu->sema, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&mu->sema), 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&mu->nwait, __ATOMIC_SEQ_CST))
 		return;
 	lock_yield(&mu->lock);
@@ -141,7 +141,7 @@ static void semrelease(struct mutex *mu, bool handoff, g_t *self)
 	mu->head = w->next;
 	if (!mu->head)
 		mu->tail = NULL;
-	__atomic_fetch_sub(&mu->nwait, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&mu->nwait), 1, __ATOMIC_SEQ_CST);
 	spin_unlock(&mu->lock);
 	/* w is on a parked G's stack: read what we need before readying it. */
 	if (handoff && cansemacquire(&mu->sema))
@@ -157,6 +157,7 @@ static void semrelease(struct mutex *mu, bool handoff, g_t *self)
 static int ncpu(void)
 {
 	static int n;
+	COUNT_SCHED_VAR(n);
 	int v = load_relaxed(&n);
 
 	if (!v) {
@@ -203,7 +204,7 @@ static void dospin(void)
 
 static inline bool state_cas(struct mutex *mu, int32_t *old, int32_t new)
 {
-	return __atomic_compare_exchange_n(&mu->state, old, new, false,
+	return __atomic_compare_exchange_n(CW(&mu->state), old, new, false,
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
@@ -263,7 +264,7 @@ static void lockslow(struct mutex *mu, g_t *gp)
 			/* Leave starvation mode if we waited little, or were last. */
 			if (!starving || (old >> MUTEX_WAITERSHIFT) == 1)
 				delta -= MUTEX_STARVING;
-			__atomic_fetch_add(&mu->state, delta, __ATOMIC_SEQ_CST);
+			__atomic_fetch_add(CW(&mu->state), delta, __ATOMIC_SEQ_CST);
 			return;
 		}
 		awoke = true;

@@ -100,6 +100,8 @@ struct pd {
 #define PD_PAGES	1024		/* fds below 1M */
 static struct pd *pd_dir[PD_PAGES];
 static spinlock_t pd_grow;
+COUNT_SCHED_VAR(pd_dir);
+COUNT_SCHED_VAR(pd_grow);
 
 static int epfd = -1;
 static int sigevfd = -1;
@@ -118,6 +120,7 @@ static struct {
 static pthread_mutex_t notify_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t sig_pending;
 static uint64_t sig_handled;		/* our handler is installed */
+COUNT_SCHED_VAR(sig_pending);
 
 static void sig_handler(int sig)
 {
@@ -125,7 +128,7 @@ static void sig_handler(int sig)
 	uint64_t one = 1;
 	ssize_t r;
 
-	__atomic_fetch_or(&sig_pending, 1ULL << sig, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(CW(&sig_pending), 1ULL << sig, __ATOMIC_SEQ_CST);
 	r = write(sigevfd, &one, sizeof(one));	/* fails only when a wake is pending */
 	(void)r;
 	errno = saved;
@@ -138,7 +141,7 @@ static void sig_deliver(void)
 
 	if (read(sigevfd, &v, sizeof(v)) < 0)
 		return;
-	pend = __atomic_exchange_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+	pend = __atomic_exchange_n(CW(&sig_pending), 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&notify_lock);
 	for (sig = 1; sig < 64; sig++) {
 		if (!(pend & (1ULL << sig)))
@@ -165,7 +168,7 @@ static struct pd *pd_lookup(int fd, bool make)
 		if (!page) {
 			page = calloc(PD_PAGE, sizeof(*page));
 			if (page)
-				__atomic_store_n(&pd_dir[fd / PD_PAGE], page, __ATOMIC_RELEASE);
+				__atomic_store_n(CW(&pd_dir[fd / PD_PAGE]), page, __ATOMIC_RELEASE);
 		}
 		spin_unlock(&pd_grow);
 	}
@@ -200,7 +203,7 @@ static void *poller(void *arg)
 	int i, n, k;
 
 	(void)arg;
-	__atomic_fetch_add(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&sched.nthreads), 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		n = epoll_wait(epfd, evs, NEVENTS, -1);
 		if (n < 0) {
@@ -371,12 +374,12 @@ static int netpollblock(g_t *gp, struct pd *pd, int fd, int mode, int64_t deadli
 		gp->waitsel = gpp;
 		gmprt_addtimer(gp, deadline, netpolldeadline);
 	}
-	__atomic_fetch_add(&sched.npollwait, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&sched.npollwait), 1, __ATOMIC_SEQ_CST);
 	gmprt_gopark(netpollcommit, gpp, "IO wait");
-	__atomic_fetch_sub(&sched.npollwait, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&sched.npollwait), 1, __ATOMIC_SEQ_CST);
 	if (deadline)
 		gmprt_deltimer(gp);
-	old = __atomic_exchange_n(gpp, PD_NIL, __ATOMIC_ACQ_REL);
+	old = __atomic_exchange_n(CW(gpp), PD_NIL, __ATOMIC_ACQ_REL);
 	if (old > PD_WAIT)
 		gmprt_throw("netpoll: a woken G is still in its slot");
 	if (load_acquire(&pd->closing))
@@ -453,7 +456,7 @@ static ssize_t io_loop(g_t *gp, int fd, const struct io *io)
 
 	if (!pd)
 		return err;
-	__atomic_fetch_add(&pd->refs, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&pd->refs), 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		int64_t dl = mode == 'r' ? load_relaxed(&pd->rd) : load_relaxed(&pd->wd);
 
@@ -484,7 +487,7 @@ static ssize_t io_loop(g_t *gp, int fd, const struct io *io)
 			break;
 		}
 	}
-	__atomic_fetch_sub(&pd->refs, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&pd->refs), 1, __ATOMIC_SEQ_CST);
 	return n;
 }
 
@@ -602,7 +605,7 @@ int gmprt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR && errno != EALREADY)
 		return -errno;
-	__atomic_fetch_add(&pd->refs, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&pd->refs), 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		int64_t dl = load_relaxed(&pd->wd);
 
@@ -627,7 +630,7 @@ int gmprt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 				break;		/* connected */
 		}
 	}
-	__atomic_fetch_sub(&pd->refs, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&pd->refs), 1, __ATOMIC_SEQ_CST);
 	return err;
 }
 
@@ -644,7 +647,7 @@ int gmprt_fd_wait(int fd, int events, int64_t deadline)
 	pd = pd_get(fd, false, &err);
 	if (!pd)
 		return err;
-	__atomic_fetch_add(&pd->refs, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&pd->refs), 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		int64_t dl = earlier(deadline, load_relaxed(mode == 'r' ? &pd->rd : &pd->wd));
 
@@ -664,7 +667,7 @@ int gmprt_fd_wait(int fd, int events, int64_t deadline)
 		if (err)
 			break;
 	}
-	__atomic_fetch_sub(&pd->refs, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&pd->refs), 1, __ATOMIC_SEQ_CST);
 	return err;
 }
 
@@ -771,7 +774,7 @@ int gmprt_signal_notify(gmprt_chan *c, int sig)
 		sig_handled |= 1ULL << sig;
 	}
 	if (!notify[slot].c)
-		__atomic_fetch_add(&sched.nsignotify, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(CW(&sched.nsignotify), 1, __ATOMIC_SEQ_CST);
 	notify[slot].c = c;
 	notify[slot].sigs |= 1ULL << sig;
 	pthread_mutex_unlock(&notify_lock);
@@ -789,7 +792,7 @@ int gmprt_signal_stop(gmprt_chan *c)
 			notify[i].c = NULL;
 			notify[i].sigs = 0;
 			found = 1;
-			__atomic_fetch_sub(&sched.nsignotify, 1, __ATOMIC_SEQ_CST);
+			__atomic_fetch_sub(CW(&sched.nsignotify), 1, __ATOMIC_SEQ_CST);
 		}
 		still |= notify[i].sigs;
 	}

@@ -172,7 +172,7 @@ void gmprt_runqput(struct p *pp, g_t *gp, bool next)
 	if (next) {
 		uint64_t old = load_relaxed(pp->krunnext);
 
-		while (!__atomic_compare_exchange_n(pp->krunnext, &old,
+		while (!__atomic_compare_exchange_n(CW(pp->krunnext), &old,
 						    (uintptr_t)gp, false,
 						    __ATOMIC_ACQ_REL,
 						    __ATOMIC_RELAXED))
@@ -373,12 +373,12 @@ static void gfmove(struct p *pp)
 
 		pp->gfree = g1->schedlink;
 		pp->ngfree--;
-		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+		while (atomic_flag_test_and_set_explicit(CW(&sched.gflock), memory_order_acquire))
 			cpu_relax();
 		g1->schedlink = sched.gfree;
 		sched.gfree = g1;
 		sched.ngfree++;
-		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+		atomic_flag_clear_explicit(CW(&sched.gflock), memory_order_release);
 }
 
 static void gfput(struct p *pp, g_t *gp)
@@ -406,7 +406,7 @@ static g_t *gfget(struct p *pp)
 	g_t *gp;
 
 	if (!pp->gfree && load_relaxed(&sched.ngfree)) {
-		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+		while (atomic_flag_test_and_set_explicit(CW(&sched.gflock), memory_order_acquire))
 			cpu_relax();
 		while (pp->ngfree < GFREE_MOVE && sched.gfree) {
 			gp = sched.gfree;
@@ -416,7 +416,7 @@ static g_t *gfget(struct p *pp)
 			pp->gfree = gp;
 			pp->ngfree++;
 		}
-		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+		atomic_flag_clear_explicit(CW(&sched.gflock), memory_order_release);
 	}
 	gp = pp->gfree;
 	if (gp) {
@@ -573,6 +573,7 @@ static void newm(int pid, bool spinning)
 static void pin(struct m *mp, struct p *pp)
 {
 	static bool warned;
+	COUNT_SCHED_VAR(warned);
 	cpu_set_t set;
 	int saved = errno;
 
@@ -587,7 +588,7 @@ static void pin(struct m *mp, struct p *pp)
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) == 0) {
 		mp->pinned = cpu;
-	} else if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
+	} else if (!__atomic_exchange_n(CW(&warned), true, __ATOMIC_RELAXED)) {
 		fprintf(stderr, "gmprt: cannot pin a thread to CPU %d: %s\n",
 			cpu, strerror(errno));
 	}
@@ -637,7 +638,7 @@ void gmprt_wakep(void)
 	if (!load_relaxed(sched.knpidle))
 		return;
 	if (load_relaxed(sched.knmspinning) ||
-	    !__atomic_compare_exchange_n(sched.knmspinning, &zero, 1, false,
+	    !__atomic_compare_exchange_n(CW(sched.knmspinning), &zero, 1, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		return;
 	startm(getm(), true);
@@ -647,7 +648,7 @@ void gmprt_wakep(void)
 static void resetspinning(struct m *mp)
 {
 	mp->spinning = false;
-	if (__atomic_sub_fetch(sched.knmspinning, 1, __ATOMIC_SEQ_CST) == UINT32_MAX)
+	if (__atomic_sub_fetch(CW(sched.knmspinning), 1, __ATOMIC_SEQ_CST) == UINT32_MAX)
 		gmprt_throw("findrunnable: negative nmspinning");
 	gmprt_wakep();
 }
@@ -760,7 +761,7 @@ static bool mspare_leave(void)
 	uint32_t n = __atomic_load_n(&sched.nmworkers, __ATOMIC_SEQ_CST);
 
 	while (mspare_n(n))
-		if (__atomic_compare_exchange_n(&sched.nmworkers, &n, n - 1, false,
+		if (__atomic_compare_exchange_n(CW(&sched.nmworkers), &n, n - 1, false,
 						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			return true;
 	return false;
@@ -795,7 +796,7 @@ void gmprt_stopm(struct m *mp, bool may_exit)
 			struct m *me = mp;
 
 			/* Ours no more, unless gmp.ko keeps it (then it says so). */
-			__atomic_compare_exchange_n(&mp->p->owner, &me, NULL, false,
+			__atomic_compare_exchange_n(CW(&mp->p->owner), &me, NULL, false,
 						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		}
 		mp->p = NULL;
@@ -938,7 +939,7 @@ static struct m *mreuse(void)
 	for (mp = load_acquire(&sched.allm); mp; mp = mp->alllink) {
 		one = 1;
 		if (load_relaxed(&mp->exited) == 1 &&
-		    __atomic_compare_exchange_n(&mp->exited, &one, 2, false,
+		    __atomic_compare_exchange_n(CW(&mp->exited), &one, 2, false,
 						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
 	}
@@ -953,6 +954,10 @@ static struct m *mreuse(void)
 	fresh.trhead = mp->trhead;
 	fresh.trcur = mp->trcur;
 	fresh.nparks = mp->nparks;
+#ifdef GMPRT_COUNTING
+	/* The writes of the thread that left stay in the sums (count.c). */
+	memcpy(fresh.counts, mp->counts, sizeof(fresh.counts));
+#endif
 	fresh.exited = 0;	/* live again: only 1 may be claimed */
 	*mp = fresh;
 	return mp;
@@ -980,12 +985,12 @@ static struct m *mcommoninit(int claim_p)
 	gmprt_tls_m = mp;
 	if (!reused) {
 		mp->alllink = __atomic_load_n(&sched.allm, __ATOMIC_RELAXED);
-		while (!__atomic_compare_exchange_n(&sched.allm, &mp->alllink, mp, false,
+		while (!__atomic_compare_exchange_n(CW(&sched.allm), &mp->alllink, mp, false,
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			;
 	}
-	__atomic_fetch_add(&sched.mcount, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&sched.mcount), 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(CW(&sched.nthreads), 1, __ATOMIC_SEQ_CST);
 	gmprt_sigstack_init(mp);
 	return mp;
 }
@@ -997,7 +1002,7 @@ static void *mstart(void *arg)
 
 	free(arg);
 	mp = mcommoninit(a.p);
-	__atomic_fetch_add(&sched.nmworkers, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&sched.nmworkers), 1, __ATOMIC_SEQ_CST);
 	gmprt_acquirep(mp, a.p);
 	mp->spinning = a.spinning;
 	schedule();
@@ -1031,10 +1036,10 @@ static void *templatethread(void *arg)
 static void *sysmonthread(void *arg)
 {
 	(void)arg;
-	__atomic_fetch_add(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(CW(&sched.nthreads), 1, __ATOMIC_SEQ_CST);
 	while (gmprt_k_sysmon() == -EINTR)
 		;
-	__atomic_fetch_sub(&sched.nthreads, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(CW(&sched.nthreads), 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -1116,14 +1121,14 @@ g_t *gmprt_galloc(void)
 	g_t *gp = NULL;
 
 	if (load_relaxed(&sched.ngfree)) {
-		while (atomic_flag_test_and_set_explicit(&sched.gflock, memory_order_acquire))
+		while (atomic_flag_test_and_set_explicit(CW(&sched.gflock), memory_order_acquire))
 			cpu_relax();
 		gp = sched.gfree;
 		if (gp) {
 			sched.gfree = gp->schedlink;
 			sched.ngfree--;
 		}
-		atomic_flag_clear_explicit(&sched.gflock, memory_order_release);
+		atomic_flag_clear_explicit(CW(&sched.gflock), memory_order_release);
 		if (gp)
 			return gp;
 	}
@@ -1561,7 +1566,7 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 
 	if (!fn)
 		return -EINVAL;
-	if (__atomic_exchange_n(&sched.running, true, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(CW(&sched.running), true, __ATOMIC_ACQ_REL))
 		return -EBUSY;
 	err = config_resolve(&c, cfg);
 	if (!err)

@@ -47,6 +47,7 @@
 #include "runtime.h"
 
 static gmprt_mutex resize_mu = GMPRT_MUTEX_INIT;
+COUNT_SCHED_VAR(resize_mu);
 
 /*
  * gmprt_retirep() - the M's P is out of force: let it go and take another
@@ -76,7 +77,7 @@ bool gmprt_retirep(struct m *mp)
 		return false;
 	}
 	gmprt_gfpurge(pp);
-	__atomic_compare_exchange_n(&pp->owner, &me, NULL, false,
+	__atomic_compare_exchange_n(CW(&pp->owner), &me, NULL, false,
 				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	mp->p = NULL;
 	err = gmprt_k_release(mp, pp->id);

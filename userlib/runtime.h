@@ -23,15 +23,58 @@
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
+/*
+ * The counting build (-DGMPRT_COUNTING, count.c): every atomic store and
+ * read-modify-write of the library counts the cache line it writes, by
+ * kind, for bench/'s argument from counts.  CW(p) is its address after
+ * counting it, evaluated once; COUNT_W(p) counts it as a statement.  In
+ * the normal build both are nothing: CW(p) is (p), and the code is what
+ * it was without them.  Loads are not counted: only a write takes a line
+ * away from the CPUs that share it.
+ */
+/* The order is bench/gmp/gmpbench.h's: usched uownp uotherp uobj umslot. */
+enum {
+	CNT_SCHED,	/* instance-wide: gmprt_sched, gmp.ko's sched page, nmspinning */
+	CNT_OWNP,	/* the P this M holds: its page or its struct p */
+	CNT_OTHERP,	/* another P's page or struct p (a steal, a runqput there) */
+	CNT_OBJ,	/* channels, mutexes, Gs, timers...: shared by their users only */
+	CNT_MSLOT,	/* this M's own struct m or gmp.ko slot: not shared */
+	GMPRT_NCOUNT
+};
+#ifdef GMPRT_COUNTING
+void gmprt_count_w(const void *addr);
+int gmprt_counts_read(uint64_t *out, int n);
+extern const char *const gmprt_count_names[GMPRT_NCOUNT];
+#define COUNT_W(p)	gmprt_count_w(p)
+#define CW(p)		({ __typeof__(p) __cw_p = (p);				\
+	gmprt_count_w(__cw_p); __cw_p; })
+/*
+ * A library variable with static storage that every M may write (a lock,
+ * a budget, a flag): instance-wide state outside gmprt_sched, so SCHED.
+ * Its address goes into a section count.c walks (block scope works too).
+ */
+struct gmprt_count_var {
+	const void *addr;
+	size_t size;
+} __attribute__((aligned(16)));
+#define COUNT_SCHED_VAR(v)							\
+	static const struct gmprt_count_var __count_var_##v			\
+	__attribute__((used, section("gmprt_count_vars"))) = { &(v), sizeof(v) }
+#else
+#define COUNT_W(p)	((void)0)
+#define CW(p)		(p)
+#define COUNT_SCHED_VAR(v)	_Static_assert(1, #v)
+#endif
+
 /* Atomics on plain integers (the shared pages are plain memory). */
 #define load_relaxed(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
 #define load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define store_relaxed(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define store_relaxed(p, v)	__atomic_store_n(CW(p), (v), __ATOMIC_RELAXED)
+#define store_release(p, v)	__atomic_store_n(CW(p), (v), __ATOMIC_RELEASE)
 #define cas_acqrel(p, o, n)	({ __typeof__(*(p)) __o = (o);			\
-	__atomic_compare_exchange_n((p), &__o, (n), false,			\
+	__atomic_compare_exchange_n(CW(p), &__o, (n), false,			\
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE); })
-#define fetch_add(p, v)		__atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define fetch_add(p, v)		__atomic_fetch_add(CW(p), (v), __ATOMIC_SEQ_CST)
 
 /* A tiny spinlock for wait queues: held for a few instructions only. */
 typedef struct {
@@ -40,7 +83,7 @@ typedef struct {
 
 static inline void spin_lock(spinlock_t *l)
 {
-	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) {
+	while (__atomic_exchange_n(CW(&l->v), 1, __ATOMIC_ACQUIRE)) {
 		while (load_relaxed(&l->v))
 			cpu_relax();
 	}
@@ -48,7 +91,7 @@ static inline void spin_lock(spinlock_t *l)
 
 static inline bool spin_trylock(spinlock_t *l)
 {
-	return !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
+	return !__atomic_exchange_n(CW(&l->v), 1, __ATOMIC_ACQUIRE);
 }
 
 static inline void spin_unlock(spinlock_t *l)
@@ -187,6 +230,16 @@ struct m {
 	/* GMPRT_TRACE (trace.c): this M's event chunks, written by it only. */
 	struct tbuf *trhead;
 	struct tbuf *trcur;
+#ifdef GMPRT_COUNTING
+	/*
+	 * count.c: this M's writes by class, added to by it only (relaxed
+	 * RMWs: a signal handler on this thread may count too), read by
+	 * anyone (gmprt_counts_read).  lastp: the id + 1 of the P it held
+	 * last, 0: none yet.
+	 */
+	uint64_t counts[GMPRT_NCOUNT];
+	int count_lastp;
+#endif
 };
 
 struct gmprt_sched {

@@ -41,6 +41,8 @@ static spinlock_t pool_lock;
 static char *pool_next;			/* carved from the current batch */
 static int pool_left;
 static bool pool_guarded;
+COUNT_SCHED_VAR(guard_budget);
+COUNT_SCHED_VAR(pool_lock);
 
 static long read_max_map_count(void)
 {
@@ -122,7 +124,7 @@ void gmprt_sigstack_init(struct m *mp)
 /* A new batch of STACK_BATCH stacks of @size bytes.  Called with pool_lock. */
 static int new_batch(size_t size)
 {
-	bool guarded = __atomic_sub_fetch(&guard_budget, STACK_BATCH,
+	bool guarded = __atomic_sub_fetch(CW(&guard_budget), STACK_BATCH,
 					  __ATOMIC_RELAXED) >= 0;
 	size_t slot = size + (guarded ? pagesz : 0);
 	char *mem;

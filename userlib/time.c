@@ -259,10 +259,10 @@ static int runtimers(struct p *pp, int64_t *now)
 
 		heap_remove(ts, 0);
 		publish(pp);
-		__atomic_fetch_add(&gp->timer.running, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(CW(&gp->timer.running), 1, __ATOMIC_RELAXED);
 		spin_unlock(&ts->lock);
 		f(gp);
-		__atomic_fetch_sub(&gp->timer.running, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_sub(CW(&gp->timer.running), 1, __ATOMIC_RELEASE);
 		ran++;
 		lock_yield(&ts->lock);
 	}
@@ -309,7 +309,7 @@ void gmprt_timers_adopt(struct p *from, struct p *to)
 
 		heap_remove(&from->timers, 0);
 		heap_grow(&to->timers);
-		__atomic_store_n(&gp->timer.pp, to, __ATOMIC_RELEASE);
+		__atomic_store_n(CW(&gp->timer.pp), to, __ATOMIC_RELEASE);
 		gp->timer.idx = to->timers.n;
 		to->timers.heap[to->timers.n++] = gp;
 		heap_up(to->timers.heap, gp->timer.idx);

@@ -100,6 +100,8 @@ static struct {
 	uint32_t written;	/* the file was written (once) */
 	int64_t t0;
 } tr;
+COUNT_SCHED_VAR(tr);
+COUNT_SCHED_VAR(gmprt_tracing);
 
 /* GMPRT_TRACE=FILE: 0, or -errno if FILE cannot be created. */
 int gmprt_trace_init(void)
@@ -157,11 +159,11 @@ void gmprt_traceev(struct m *mp, unsigned int type, uint64_t g, int p, uint64_t 
 		struct tbuf *nb = NULL;
 
 		if (load_relaxed(&tr.reserved) < TRACE_MAX_EVENTS &&
-		    __atomic_fetch_add(&tr.reserved, TBUF_EVENTS, __ATOMIC_RELAXED) <
+		    __atomic_fetch_add(CW(&tr.reserved), TBUF_EVENTS, __ATOMIC_RELAXED) <
 			    TRACE_MAX_EVENTS)
 			nb = malloc(sizeof(*nb));
 		if (!nb) {
-			__atomic_fetch_add(&tr.dropped, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(CW(&tr.dropped), 1, __ATOMIC_RELAXED);
 			return;
 		}
 		nb->next = NULL;
@@ -525,7 +527,7 @@ void gmprt_trace_write(void)
 	size_t n = 0, k = 0;
 	struct m *mp;
 
-	if (!tr.path || __atomic_exchange_n(&tr.written, 1, __ATOMIC_ACQ_REL))
+	if (!tr.path || __atomic_exchange_n(CW(&tr.written), 1, __ATOMIC_ACQ_REL))
 		return;
 	store_relaxed(&gmprt_tracing, false);
 	for (mp = load_acquire(&sched.allm); mp; mp = next_m(mp)) {

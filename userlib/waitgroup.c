@@ -25,7 +25,7 @@ void gmprt_wg_init(gmprt_waitgroup *w)
 void gmprt_wg_add(gmprt_waitgroup *w, int64_t delta)
 {
 	struct wg *wg = (struct wg *)w;
-	int64_t v = __atomic_add_fetch(&wg->counter, delta, __ATOMIC_SEQ_CST);
+	int64_t v = __atomic_add_fetch(CW(&wg->counter), delta, __ATOMIC_SEQ_CST);
 	g_t *gp;
 
 	if (v < 0)
