@@ -230,7 +230,8 @@ g_t *gmprt_runqget(struct p *pp, bool *inherit)
  * and a spinner woken onto the owner's CPU kept the owner from running
  * all that time: a locked G's ping-pong (bench lockedm) took 333 us a
  * round trip, 86 us with the count measured once, at start
- * (relax_calibrate; make bench, 2026-12-03).
+ * (relax_calibrate; make bench, 2026-12-03), 91 us in the run that
+ * bench/quoted/ holds.
  */
 #define RUNNEXT_GRACE_US	3	/* Go's usleep(3) in runqgrab */
 
