@@ -330,6 +330,13 @@ static long gmp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EBADFD;
 	if (READ_ONCE(s->dead))
 		return -ESHUTDOWN;
+	/*
+	 * The call itself: the Ms are threads of one process, so the VFS took
+	 * a reference on this file for it (fdget sees a shared file table),
+	 * and drops it after: the file's count line, written by every CPU
+	 * that calls.
+	 */
+	gmp_shared_w(s);
 
 	switch (cmd) {
 	case GMP_IOC_REGISTER:
