@@ -201,6 +201,10 @@ enum gmp_stat {
 	GMP_NR_STATS,
 };
 
+struct gmp_stats {
+	u64 n[GMP_NR_STATS];
+};
+
 /* The global run queue: a FIFO of chunks, in kernel memory only. */
 #define GMP_GQ_CHUNK	509		/* handles per chunk: a chunk is 4 KiB */
 #define GMP_GQ_MAX	(1U << 22)	/* handles at most (32 MiB) */
@@ -282,7 +286,11 @@ struct gmp_sched {
 	bool sysmon_running;		/* a thread is in GMP_IOC_SYSMON */
 	bool sysmon_wait;		/* it sleeps until kicked */
 	struct dentry *debugfs;
-	atomic64_t stats[GMP_NR_STATS];
+	/*
+	 * Per CPU: one shared array was a line that every CPU wrote on every
+	 * call (make bench-count counted it); summed when read (trace.c).
+	 */
+	struct gmp_stats __percpu *stats;
 };
 
 /* Tasks to wake once sched->lock is dropped (futex's wake_q, by hand). */
@@ -410,7 +418,7 @@ static inline bool gmp_p_retiring(struct gmp_sched *s, struct gmp_p *p)
 #ifdef GMP_COUNTING
 static inline void gmp_shared_wn(struct gmp_sched *s, int lines)
 {
-	atomic64_add(lines, &s->stats[GMP_STAT_SHARED_W]);
+	this_cpu_add(s->stats->n[GMP_STAT_SHARED_W], lines);
 }
 #else
 static inline void gmp_shared_wn(struct gmp_sched *s, int lines) { }
@@ -428,18 +436,17 @@ static inline bool gmp_shared_w_true(struct gmp_sched *s)
 	return true;
 }
 
+/* Any context, hard interrupts included: this CPU's own line. */
 static inline void gmp_stat(struct gmp_sched *s, enum gmp_stat st)
 {
-	/* Every CPU writes this one line on every call. */
-	gmp_shared_w(s);
-	atomic64_inc(&s->stats[st]);
+	this_cpu_inc(s->stats->n[st]);
 }
 
 static inline void gmp_sched_lock(struct gmp_sched *s)
 	__acquires(&s->lock)
 {
 #ifdef GMP_COUNTING
-	atomic64_inc(&s->stats[GMP_STAT_LOCK]);
+	this_cpu_inc(s->stats->n[GMP_STAT_LOCK]);
 #endif
 	spin_lock(&s->lock);
 }

@@ -50,14 +50,21 @@ struct gmp_sched *gmp_sched_alloc(void)
 
 	if (!s)
 		return ERR_PTR(-ENOMEM);
+	s->stats = alloc_percpu_gfp(struct gmp_stats, GFP_KERNEL_ACCOUNT);
+	if (!s->stats) {
+		kfree(s);
+		return ERR_PTR(-ENOMEM);
+	}
 	ret = gmp_user_charge_instance(s);
 	if (ret) {
+		free_percpu(s->stats);
 		kfree(s);
 		return ERR_PTR(ret);
 	}
 	id = ida_alloc(&gmp_ida, GFP_KERNEL);
 	if (id < 0) {
 		gmp_user_uncharge_instance(s);
+		free_percpu(s->stats);
 		kfree(s);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -348,6 +355,7 @@ static void gmp_sched_free(struct gmp_sched *s)
 	gmp_user_uncharge_instance(s);
 	put_pid(s->owner);
 	ida_free(&gmp_ida, s->id);
+	free_percpu(s->stats);
 	kfree(s);
 	module_put(THIS_MODULE);
 }

@@ -187,7 +187,7 @@ static void __gmp_snap_ms(struct gmp_sched *s, struct gmp_snap *sn)
 
 static int gmp_snap(struct gmp_sched *s, struct gmp_snap *sn, bool detail)
 {
-	int i;
+	int i, cpu;
 
 	memset(sn, 0, sizeof(*sn));
 	/* mlock: no M comes or goes and no P is made: they size the copy. */
@@ -223,8 +223,13 @@ static int gmp_snap(struct gmp_sched *s, struct gmp_snap *sn, bool detail)
 		__gmp_snap_ms(s, sn);
 	spin_unlock(&s->lock);
 	mutex_unlock(&s->mlock);
-	for (i = 0; i < GMP_NR_STATS; i++)
-		sn->stats[i] = atomic64_read(&s->stats[i]);
+	/* Racy against the CPUs that count: each sum is as good as a read. */
+	for_each_possible_cpu(cpu) {
+		const struct gmp_stats *st = per_cpu_ptr(s->stats, cpu);
+
+		for (i = 0; i < GMP_NR_STATS; i++)
+			sn->stats[i] += READ_ONCE(st->n[i]);
+	}
 	return 0;
 }
 
