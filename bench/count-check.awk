@@ -44,5 +44,16 @@ END {
 	for (k = 1; k <= nkeys; k++)
 		if (!(keys[k] in moved))
 			problem(keys[k] " is 0 in every workload: that counter is not counting")
+	# What bench/README.md ("Counts") says of the structure, not the speed:
+	# a yield at one P writes nothing instance-wide (its few lock takes are
+	# sysmon's rounds and the two stats reads), and gfput moves free Gs to
+	# the global list in batches (one take of gflock per G was 1.5 per spawn).
+	if (("yield", "locks") in val && (val["yield", "locks"] >= 0.01 ||
+					   val["yield", "usched"] >= 0.01))
+		problem("counts-yield: " val["yield", "locks"] " lock takes and " \
+			val["yield", "usched"] " instance-wide stores per yield, not ~0")
+	if (("spawn-steady", "usched") in val && val["spawn-steady", "usched"] >= 1)
+		problem("counts-spawn-steady: " val["spawn-steady", "usched"] \
+			" instance-wide stores per spawn: free Gs move one by one again?")
 	exit bad ? 1 : 0
 }
