@@ -38,6 +38,12 @@ RESULTS    ?= results
 # (empty: a new one each run, printed; give it to replay a run).
 FUZZ_TIME  ?= 15
 FUZZ_SEED  ?=
+# The heaviest cases' volume (selftests/vm_util.h, docs/testing.md):
+# full, or tenth (a tenth of the connections, round trips, Ms, blocked Gs).
+TEST_VOLUME ?= full
+ifeq ($(filter full tenth,$(TEST_VOLUME)),)
+$(error TEST_VOLUME=$(TEST_VOLUME): full or tenth)
+endif
 # make check-debug: the same suite on the debug kernel (qemu/kernel-debug.sh),
 # then kmemleak.  Its own VM size and timeouts: the debug kernel runs the
 # suite about 3 times slower than the stock one.
@@ -46,6 +52,7 @@ DEBUG_VM_SMP       ?= 2
 DEBUG_VM_TIMEOUT   ?= 2400
 DEBUG_TEST_TIMEOUT ?= 600
 DEBUG_FUZZ_TIME    ?= 60
+DEBUG_TEST_VOLUME  ?= tenth
 # make vm-run: the static program to run in the VM, and its arguments
 # (shell words, as typed).
 PROG       ?=
@@ -425,7 +432,7 @@ empty :=
 space := $(empty) $(empty)
 RUN_APPEND = $(if $(TESTS),gmp.tests=$(subst $(space),$(comma),$(strip $(TESTS)))) \
 	gmp.timeout=$(TEST_TIMEOUT) gmp.env.GMP_FUZZ_TIME=$(FUZZ_TIME) \
-	$(if $(FUZZ_SEED),gmp.env.GMP_FUZZ_SEED=$(FUZZ_SEED)) \
+	gmp.env.GMP_TEST_VOLUME=$(TEST_VOLUME) $(if $(FUZZ_SEED),gmp.env.GMP_FUZZ_SEED=$(FUZZ_SEED)) \
 	$(if $(VM_BPFTRACE),gmp.env.GMP_REQUIRE_BPFTRACE=1) $(CHECK_APPEND) $(VM_APPEND)
 
 # The host part first: what needs no VM, and fails fast.  Each step is a
@@ -461,7 +468,7 @@ check-debug:
 	@$(MAKE) --no-print-directory check-vm VM_KERNEL=debug VM_MEM=$(DEBUG_VM_MEM) \
 		VM_SMP=$(DEBUG_VM_SMP) VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) \
 		TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) FUZZ_TIME=$(DEBUG_FUZZ_TIME) \
-		CHECK_APPEND=gmp.kmemleak=1
+		TEST_VOLUME=$(DEBUG_TEST_VOLUME) CHECK_APPEND=gmp.kmemleak=1
 
 run: initramfs
 	@VM_APPEND="$(VM_APPEND)" qemu/boot.sh run $(INITRD) $(RESULTS)/run-$(VM_KERNEL)
@@ -604,9 +611,12 @@ help:
 	@echo "  TEST_TIMEOUT=$(TEST_TIMEOUT) (s, per test binary)  VM_APPEND=  extra kernel arguments"
 	@echo "  FUZZ_TIME=$(FUZZ_TIME) (s, the fuzzer's budget in check)  FUZZ_SEED=$(FUZZ_SEED)"
 	@echo "               (the fuzzer's seed; empty: a new one each run, printed)"
+	@echo "  TEST_VOLUME=$(TEST_VOLUME)  full, or tenth: the heaviest cases at a tenth of their"
+	@echo "               connections, round trips, Ms (same checks; docs/testing.md, Volume)"
 	@echo "  check-debug: DEBUG_VM_SMP=$(DEBUG_VM_SMP) DEBUG_VM_MEM=$(DEBUG_VM_MEM)"
 	@echo "               DEBUG_VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) DEBUG_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT)"
-	@echo "               DEBUG_FUZZ_TIME=$(DEBUG_FUZZ_TIME) (s); TESTS, FUZZ_SEED as for check"
+	@echo "               DEBUG_FUZZ_TIME=$(DEBUG_FUZZ_TIME) (s) DEBUG_TEST_VOLUME=$(DEBUG_TEST_VOLUME);"
+	@echo "               TESTS, FUZZ_SEED as for check"
 	@echo "  vm-run: PROG=$(PROG)  ARGS=$(ARGS)  (shell words; \$$\$$ for a \$$ in make)"
 	@echo "  install: DESTDIR=$(DESTDIR)  PREFIX=$(PREFIX)  LIBDIR=$(LIBDIR)"
 	@echo "           INCLUDEDIR=$(INCLUDEDIR)  MANDIR=$(MANDIR)  PKGCONFIGDIR=$(PKGCONFIGDIR)"

@@ -238,6 +238,7 @@ struct gmp_sched {
 	bool dead;			/* shut down: every call gets -ESHUTDOWN */
 	u32 flags;			/* GMP_SETUP_* */
 	u64 grace_ns;			/* block detection's grace period */
+	u32 max_m;			/* Ms at most: the max_m parameter at SETUP */
 	/*
 	 * Ps in force (Go's gomaxprocs; sched->lock); Ps made, never fewer
 	 * (changed under mlock and sched->lock, read locklessly with
@@ -302,6 +303,7 @@ struct gmp_wakeq {
 /* module parameters (main.c) */
 extern unsigned int gmp_block_grace_us;
 extern unsigned int gmp_max_user_instances;
+extern unsigned int gmp_max_m;
 
 /* sched.c: instance lifetime, shared pages, Ps, M registry */
 int gmp_sched_init(void);

@@ -26,6 +26,33 @@ module_param_named(max_user_instances, gmp_max_user_instances, uint, 0644);
 MODULE_PARM_DESC(max_user_instances,
 		 "instances a user may have open at once (CAP_SYS_RESOURCE: no limit)");
 
+/*
+ * Go's maxmcount, as debug.SetMaxThreads lowers it: Ms one instance
+ * accepts at most, read at SETUP (an instance keeps the value it started
+ * with).  1 to GMP_MAX_M, which sizes the M-slot region whatever this says.
+ */
+unsigned int gmp_max_m = GMP_MAX_M;
+
+static int max_m_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (n < 1 || n > GMP_MAX_M)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops max_m_ops = {
+	.set = max_m_set,
+	.get = param_get_uint,
+};
+module_param_cb(max_m, &max_m_ops, &gmp_max_m, 0644);
+MODULE_PARM_DESC(max_m, "Ms an instance accepts at most (1 to 10000; read at SETUP)");
+
 static int gmp_open(struct inode *inode, struct file *file)
 {
 	struct gmp_sched *s = gmp_sched_alloc();

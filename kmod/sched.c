@@ -69,6 +69,7 @@ struct gmp_sched *gmp_sched_alloc(void)
 		return ERR_PTR(-ENOMEM);
 	}
 	s->id = id;
+	s->max_m = GMP_MAX_M;	/* SETUP reads the parameter; no M before */
 	kref_init(&s->ref);
 	INIT_WORK(&s->free_work, gmp_sched_free_work);
 	spin_lock_init(&s->lock);
@@ -107,7 +108,7 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 			GMP_FEAT_LOCKED | GMP_FEAT_RESIZE;
 	prm->instance = s->id;
 	prm->runq_size = GMP_RUNQ_SIZE;
-	prm->max_m = GMP_MAX_M;
+	prm->max_m = s->max_m;
 	prm->global_runq_max = GMP_GQ_MAX;
 	prm->block_grace_us = div_u64(s->grace_ns, NSEC_PER_USEC);
 
@@ -257,6 +258,7 @@ int gmp_sched_setup(struct gmp_sched *s, struct gmp_params *prm)
 	if (ret)
 		goto fail;
 	s->grace_ns = (u64)READ_ONCE(gmp_block_grace_us) * NSEC_PER_USEC;
+	s->max_m = READ_ONCE(gmp_max_m);
 	s->start_ns = gmp_now();
 
 	/*
@@ -636,7 +638,8 @@ static struct gmp_m_slot *gmp_mslot(struct gmp_sched *s, u32 id)
  * preempt notifier goes on.
  *
  * Return: 0; -EBUSY if the thread is already an M here; -EAGAIN if the
- * instance has GMP_MAX_M Ms; -EINVAL if the P to claim is not reserved;
+ * instance has max_m Ms (the module parameter at SETUP, GMP_MAX_M at
+ * most); -EINVAL if the P to claim is not reserved;
  * -ENOMEM (also beyond RLIMIT_MEMLOCK, for a new page of slots).
  */
 int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
@@ -665,10 +668,10 @@ int gmp_m_register(struct gmp_sched *s, struct gmp_register *reg)
 	 * below, under sched->lock, once it is sure to exist, so that no wake
 	 * can hand a P to an M that registration then frees.
 	 */
-	ret = xa_alloc(&s->ms, &id, NULL, XA_LIMIT(0, GMP_MAX_M - 1),
+	ret = xa_alloc(&s->ms, &id, NULL, XA_LIMIT(0, s->max_m - 1),
 		       GFP_KERNEL_ACCOUNT);
 	if (ret == -EBUSY && gmp_m_wait_exiting(s))
-		ret = xa_alloc(&s->ms, &id, NULL, XA_LIMIT(0, GMP_MAX_M - 1),
+		ret = xa_alloc(&s->ms, &id, NULL, XA_LIMIT(0, s->max_m - 1),
 			       GFP_KERNEL_ACCOUNT);
 	if (ret == -EBUSY)
 		ret = -EAGAIN;

@@ -4,7 +4,10 @@
  * register, the next one gets EAGAIN; a registered thread that exits is
  * reaped so that a new one can take its place; an unregistered id is free
  * at once.  Then all of them exit and the instance is freed with 10000
- * dead Ms in it.
+ * dead Ms in it.  At a reduced volume (vm_volume(), the debug kernel:
+ * 10000 thread creations under KASAN take three minutes there) the same
+ * with the module's max_m parameter at 1000.  And the parameter itself:
+ * refused outside 1 to GMP_MAX_M, read at SETUP.
  */
 #include <linux/futex.h>
 #include <pthread.h>
@@ -177,23 +180,25 @@ static void trace_beside_a_taker(struct __test_metadata *_metadata,
 	tk.tracing = 1;
 	ASSERT_EQ(0, gmp_schedtrace(g, text, sizeof(text), 1));
 	tk.tracing = 0;
-	TH_LOG("schedtrace of %d Ms: %zu bytes in %.1f ms, %ld acquire+release meanwhile",
-	       GMP_MAX_M, strlen(text), (gmp_mono_ns() - t0) / 1e6, tk.during);
+	TH_LOG("schedtrace of %u Ms: %zu bytes in %.1f ms, %ld acquire+release meanwhile",
+	       g->prm.max_m, strlen(text), (gmp_mono_ns() - t0) / 1e6, tk.during);
 	tk.stop = 1;
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, tk.err);
-	EXPECT_LT(9000, gmp_trace_val(text, "threads"));
+	EXPECT_LT(g->prm.max_m / 10 * 9, gmp_trace_val(text, "threads"));
 	EXPECT_LE(10, tk.during);
 	ASSERT_EQ(0, gmp_register(g, &mainm));
 }
 
 #define THREADS_MAX	"/proc/sys/kernel/threads-max"
 #define PID_MAX		"/proc/sys/kernel/pid_max"
+#define MAX_M		"/sys/module/gmp/parameters/max_m"
 
 FIXTURE(mlimit) {
 	struct gmp_inst g;
 	long threads_max;
 	long pid_max;
+	long max_m;
 };
 
 FIXTURE_SETUP(mlimit)
@@ -211,24 +216,32 @@ FIXTURE_SETUP(mlimit)
 	if (self->pid_max < GMP_MAX_M + 1000 &&
 	    write_long(PID_MAX, GMP_MAX_M + 2000))
 		SETUP_SKIP("cannot raise %s", PID_MAX);
+	self->max_m = read_long(MAX_M);
+	ASSERT_EQ(GMP_MAX_M, self->max_m);
+	/* Read at SETUP: the instance below takes it. */
+	if (vm_volume(GMP_MAX_M) < GMP_MAX_M)
+		ASSERT_EQ(0, write_long(MAX_M, vm_volume(GMP_MAX_M)));
 	ASSERT_EQ(0, gmp_inst_open(&self->g, 2, 0));
+	ASSERT_EQ(vm_volume(GMP_MAX_M), self->g.prm.max_m);
 }
 
 FIXTURE_TEARDOWN(mlimit)
 {
 	gmp_inst_close(&self->g);
+	if (self->max_m > 0)
+		write_long(MAX_M, self->max_m);
 	if (self->threads_max > 0)
 		write_long(THREADS_MAX, self->threads_max);
 	if (self->pid_max > 0)
 		write_long(PID_MAX, self->pid_max);
 }
 
-#define N	(GMP_MAX_M - 1)		/* members; main's M makes GMP_MAX_M */
-
 TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 480)
 {
-	static struct member mem[N + 8];
-	static pthread_t t[N + 8];
+	static struct member mem[GMP_MAX_M + 8];
+	static pthread_t t[GMP_MAX_M + 8];
+	/* Members; main's M makes max_m. */
+	const int N = (int)self->g.prm.max_m - 1, max_m = N + 1;
 	struct pool pl = { .g = &self->g };
 	static volatile uint32_t unreg_go;
 	pthread_attr_t attr;
@@ -258,8 +271,8 @@ TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 480)
 	}
 	ASSERT_TRUE(GMP_WAIT_UNTIL(pl.registered + pl.failed == N));
 	ASSERT_EQ(0, pl.failed) TH_LOG("first error %d", pl.last_err);
-	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
-	TH_LOG("%d Ms registered in %.1f s", GMP_MAX_M, (gmp_mono_ns() - t0) / 1e9);
+	ASSERT_EQ(max_m, threads_of(&self->g));
+	TH_LOG("%d Ms registered in %.1f s", max_m, (gmp_mono_ns() - t0) / 1e9);
 	trace_beside_a_taker(_metadata, &self->g, mainm);
 
 	/* Full: the next one is refused, and nothing is reaped (all alive). */
@@ -280,7 +293,7 @@ TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 480)
 	ASSERT_EQ(-EAGAIN, one_more(&pl, &attr, &mem[x], &t[x]));
 	ASSERT_EQ(0, pthread_join(t[x], NULL));
 	x++;
-	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
+	ASSERT_EQ(max_m, threads_of(&self->g));
 
 	/* Member 200 unregisters: its id is free at once. */
 	unreg_go = 1;
@@ -290,15 +303,65 @@ TEST_F_TIMEOUT(mlimit, max_m_eagain_and_reap, 480)
 	ASSERT_EQ(0, one_more(&pl, &attr, &mem[x], &t[x]));
 	ASSERT_EQ(mem[200].m, mem[x].m);
 	x++;
-	ASSERT_EQ(GMP_MAX_M, threads_of(&self->g));
+	ASSERT_EQ(max_m, threads_of(&self->g));
 
-	/* Everybody exits registered; the release frees 10000 dead Ms. */
+	/* Everybody exits registered; the release frees max_m dead Ms. */
 	go_home(&pl, pl.registered);
 	for (i = 0; i < x; i++) {
 		if (i != 100 && i != 200 && i != N && i != N + 2)
 			ASSERT_EQ(0, pthread_join(t[i], NULL));
 	}
 	TH_LOG("done in %.1f s", (gmp_mono_ns() - t0) / 1e9);
+}
+
+/*
+ * The parameter: 1 to GMP_MAX_M, anything else refused and the old value
+ * kept; read at SETUP, so that an instance set up before a change keeps
+ * its limit and one set up after has the new one, in params.max_m and in
+ * what REGISTER allows.
+ */
+TEST_F(mlimit, max_m_parameter)
+{
+	const char *bad[] = { "0", "10001", "-1", "4294967297", "x", "" };
+	struct pool pl = { .g = &self->g };
+	struct member mem[9];
+	pthread_t t[9];
+	struct gmp_inst after;
+	pthread_attr_t attr;
+	long before = read_long(MAX_M);
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = open(MAX_M, O_WRONLY);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(-1, write(fd, bad[i], strlen(bad[i]) ? strlen(bad[i]) : 1))
+			TH_LOG("max_m=%s accepted", bad[i]);
+		close(fd);
+		EXPECT_EQ(before, read_long(MAX_M));
+	}
+	ASSERT_EQ(0, write_long(MAX_M, 8));
+	ASSERT_EQ(8, read_long(MAX_M));
+	/* self->g was set up before: it keeps its limit. */
+	EXPECT_EQ(vm_volume(GMP_MAX_M), self->g.prm.max_m);
+	ASSERT_EQ(0, gmp_inst_open(&after, 1, 0));
+	ASSERT_EQ(0, write_long(MAX_M, before));
+	EXPECT_EQ(8, after.prm.max_m);
+
+	/* Eight Ms register in the new instance, the ninth gets EAGAIN. */
+	pl.g = &after;
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN));
+	for (i = 0; i < 9; i++) {
+		mem[i] = (struct member){ .pool = &pl };
+		EXPECT_EQ(i < 8 ? 0 : -EAGAIN, one_more(&pl, &attr, &mem[i], &t[i]))
+			TH_LOG("M %u", i);
+	}
+	go_home(&pl, pl.registered);
+	for (i = 0; i < 9; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	EXPECT_EQ(8, pl.registered);
+	gmp_inst_close(&after);
 }
 
 TEST_HARNESS_MAIN

@@ -100,9 +100,8 @@ TEST_F_TIMEOUT(park, pingpong_100k, 120)
 	pthread_t t;
 	int p, i;
 
-	/* KASAN and lockdep under emulation: a tenth, or it outlives the timeout. */
-	if (vm_debug_kernel())
-		pp.rounds /= 10;
+	/* A tenth at a reduced volume (KASAN and lockdep: the timeout). */
+	pp.rounds = vm_volume(pp.rounds);
 	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
 	ASSERT_EQ(0, p);
 	ASSERT_EQ(0, pthread_create(&t, NULL, pong_fn, &pp));

@@ -4,8 +4,8 @@
  * connections open at once, every byte checked, served by
  * nprocs + 4 threads, not one per connection, once the connect storm's
  * spare Ms have exited (nprocs 1, 2 and 4); no fd or memory leak after 100,000
- * connections.  On the debug kernel (KASAN, lockdep: ten times slower)
- * a tenth of each.  Waits are liveness bounds (the harness's timeout), never timing
+ * connections.  At a reduced volume (vm_volume(): the debug kernel, the
+ * 6.12 and arm64 tiers) a tenth of each.  Waits are liveness bounds (the harness's timeout), never timing
  * thresholds: a deadline is checked to have passed, not how late it came.
  */
 #include <arpa/inet.h>
@@ -60,7 +60,7 @@ static void raise_nofile(long want)
 /* ---- 10,000 connections at once -------------------------------------- */
 
 #define MSG 64
-static long NCONN = 10000;	/* a tenth on the debug kernel */
+static long NCONN = 10000;	/* vm_volume() */
 
 static int lfd;
 static struct sockaddr_in lsa;
@@ -180,14 +180,13 @@ TEST_F_TIMEOUT(rt, ten_thousand_connections, 600)
 {
 	struct gmprt_config c = GMPRT_CONFIG_INIT;
 
-	if (vm_debug_kernel())
-		NCONN /= 10;
+	NCONN = vm_volume(NCONN);
 	c.nprocs = variant->nprocs;
 	c.stack_size = 32 * 1024;
 	ASSERT_EQ(0, gmprt_main(many_main, (void *)(long)variant->nprocs, &c));
 	RT_ASSERT_CLEAN();
-	TH_LOG("%ld threads with 10,000 connections open (%ld at the peak of the connect storm)",
-	       steady_threads, atomic_load(&max_threads));
+	TH_LOG("%ld threads with %ld connections open (%ld at the peak of the connect storm)",
+	       steady_threads, NCONN, atomic_load(&max_threads));
 }
 
 /* ---- no leak after 100k connections ------------------------------------- */
@@ -285,11 +284,11 @@ FIXTURE_TEARDOWN(once)
 
 TEST_F_TIMEOUT(once, no_leak_after_100k_connections, 900)
 {
-	if (vm_debug_kernel())
-		LEAK_TOTAL /= 10;
+	LEAK_TOTAL = vm_volume(LEAK_TOTAL);
 	ASSERT_EQ(0, rt_run(2, leak_main, NULL));
 	RT_ASSERT_CLEAN();
-	TH_LOG("fds %ld -> %ld, RSS %ld -> %ld KiB", fds_before, fds_after, rss_mid, rss_end);
+	TH_LOG("%ld connections: fds %ld -> %ld, RSS %ld -> %ld KiB", LEAK_TOTAL,
+	       fds_before, fds_after, rss_mid, rss_end);
 }
 
 TEST_HARNESS_MAIN

@@ -992,7 +992,7 @@ static struct m *mcommoninit(int claim_p)
 	err = gmprt_k_register(&mp->id, claim_p);
 	if (err)
 		gmprt_throw("cannot register a thread with gmp.ko: %s%s", strerror(-err),
-			    err == -EAGAIN ? " (GMP_MAX_M threads: thread exhaustion)" : "");
+			    err == -EAGAIN ? " (gmp.ko's max_m threads: thread exhaustion)" : "");
 	gmprt_k_mslot(mp);	/* gmp.ko set inruntime: g0 is the runtime */
 	mp->pinned = -1;
 	mp->thread = pthread_self();

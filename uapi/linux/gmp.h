@@ -45,7 +45,10 @@
 
 /* Slots in a P's local run queue ring (Go's len(p.runq)); a power of two. */
 #define GMP_RUNQ_SIZE		256
-/* Ms an instance accepts at most (Go's sched.maxmcount). */
+/*
+ * Ms an instance accepts at most (Go's sched.maxmcount); gmp.ko's max_m
+ * parameter lowers it for instances set up after (params.max_m says).
+ */
 #define GMP_MAX_M		10000
 /* Ps an instance accepts at most. */
 #define GMP_MAX_PROCS		1024
@@ -179,7 +182,7 @@ struct gmp_params {
 	__u32 features;		/* out: GMP_FEAT_* */
 	__u32 instance;		/* out: instance id (debugfs: gmp/<instance>/) */
 	__u32 runq_size;	/* out: GMP_RUNQ_SIZE */
-	__u32 max_m;		/* out: GMP_MAX_M */
+	__u32 max_m;		/* out: Ms accepted (max_m parameter, <= GMP_MAX_M) */
 	__u32 global_runq_max;	/* out: Gs the global run queue holds at most */
 	__u32 block_grace_us;	/* out: with GMP_SETUP_HANDOFF, the grace period */
 	struct gmp_sched_offsets sched;	/* out */
