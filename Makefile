@@ -361,33 +361,31 @@ export NOTRACE_KO := $(if $(filter debug,$(VM_KERNEL)),$(abspath $(NOTRACE_BUILD
 # The kernel's facts are read when its line runs (deps.sh may have just
 # fetched or built it: on an empty cache, make's parse-time view is empty).
 VM_KFACT = $$(cat $(GMP_CACHE)/kernels/$(VM_KERNEL)/$(1) 2>/dev/null)
+# shadow_module DIR[,KCFLAGS]: gmp.ko built in DIR from links to the tree
+# (Kbuild, uapi, VERSION, kmod's sources), with KCFLAGS if given: the VM's
+# module, its NOTRACE twin, the counting build (bench/bench.mk).  Dead links
+# go first (a source file removed), and so do links to kbuild's own output
+# (gmp.mod.c of a host build in kmod/): one would have modpost write one
+# kernel's CRCs into another's build.
+define shadow_module
+	@mkdir -p $(1)/kmod
+	@for f in Kbuild uapi VERSION; do ln -sfn $(SRC)/$$f $(1)/$$f; done
+	@find $(1)/kmod -maxdepth 1 -type l ! -exec test -e {} \; -delete
+	@find $(1)/kmod -maxdepth 1 -type l -name '*.mod.c' -delete
+	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
+		ln -sfn $$f $(1)/kmod/; done
+	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(1) $(KBUILD_ARCH) $(if $(2),KCFLAGS=$(2)) modules
+endef
 vm-module:
 	@qemu/deps.sh base $(if $(filter arm64,$(ARCH)),arm64) kernel
 	@a=$(call VM_KFACT,arch); a=$${a:-x86_64}; test "$$a" = "$(ARCH)" || \
 		{ echo "VM_KERNEL=$(VM_KERNEL) is an $$a kernel, not ARCH=$(ARCH)'s"; exit 1; }
-	@mkdir -p $(VM_BUILD)/kmod
-	@ln -sfn $(SRC)/Kbuild $(VM_BUILD)/Kbuild
-	@ln -sfn $(SRC)/uapi $(VM_BUILD)/uapi
-	@ln -sfn $(SRC)/VERSION $(VM_BUILD)/VERSION
-	@find $(VM_BUILD)/kmod -maxdepth 1 -type l ! -exec test -e {} \; -delete
-	@# Not kbuild's own output (gmp.mod.c of a host build in kmod/): a link
-	@# to it would have modpost write one kernel's CRCs into another's build.
-	@find $(VM_BUILD)/kmod -maxdepth 1 -type l -name '*.mod.c' -delete
-	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
-		ln -sfn $$f $(VM_BUILD)/kmod/; done
-	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(VM_BUILD) $(KBUILD_ARCH) modules
+	$(call shadow_module,$(VM_BUILD))
 ifeq ($(VM_KERNEL),debug)
 	@# gmp_fault_test's module_load steps through every fault point of
 	@# the load: built with NOTRACE (the kernel's own switch), so that none
 	@# is the kernel's trace-event setup, which WARNs on a failure.
-	@mkdir -p $(NOTRACE_BUILD)
-	@for f in Kbuild uapi VERSION; do ln -sfn $(SRC)/$$f $(NOTRACE_BUILD)/$$f; done
-	@mkdir -p $(NOTRACE_BUILD)/kmod
-	@find $(NOTRACE_BUILD)/kmod -maxdepth 1 -type l ! -exec test -e {} \; -delete
-	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
-		ln -sfn $$f $(NOTRACE_BUILD)/kmod/; done
-	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(NOTRACE_BUILD) $(KBUILD_ARCH) \
-		KCFLAGS=-DNOTRACE modules
+	$(call shadow_module,$(NOTRACE_BUILD),-DNOTRACE)
 endif
 	@mkdir -p $(VM_BUILD)/pnkey
 	@ln -sfn $(SRC)/qemu/pnkey/Kbuild $(SRC)/qemu/pnkey/gmp_pnkey.c $(VM_BUILD)/pnkey/

@@ -157,13 +157,7 @@ count_names_lockedm := pingpong pingpong-locked
 COUNT_WANT = $(sort $(foreach w,$(BENCH_COUNT_ONLY),$(or $(count_names_$(w)),$(w))))
 .PHONY: bench-count bench-count-module
 bench-count-module: vm-module
-	@mkdir -p $(COUNT_BUILD)/kmod
-	@for f in Kbuild uapi VERSION; do ln -sfn $(SRC)/$$f $(COUNT_BUILD)/$$f; done
-	@find $(COUNT_BUILD)/kmod -maxdepth 1 -type l ! -exec test -e {} \; -delete
-	@for f in $(SRC)/kmod/Kbuild $(filter-out %.mod.c,$(wildcard $(SRC)/kmod/*.[ch])); do \
-		ln -sfn $$f $(COUNT_BUILD)/kmod/; done
-	$(MAKE) -C "$(call VM_KFACT,kdir)" M=$(SRC)/$(COUNT_BUILD) $(KBUILD_ARCH) \
-		KCFLAGS=-DGMP_COUNTING modules
+	$(call shadow_module,$(COUNT_BUILD),-DGMP_COUNTING)
 
 bench-count: bench-count-module $(BENCH_GMP_OBJS) $(BB)/libgmprt-counting.a $(B)/gmp-timeout \
 		$(BENCH_IMG)/run

@@ -11,7 +11,7 @@
  * wrapped in CW()): runtime.h hands its address to gmprt_count_w() first.
  * Its class is the kind of line it lands in (runtime.h's enum, in this
  * order, which is the one bench/gmp/gmpbench.h prints them in as usched
- * uownp uotherp uobj umslot; names in gmprt_count_names):
+ * uownp uotherp uobj umslot):
  *   SCHED   instance-wide: gmprt_sched, gmp.ko's sched page, the part of
  *           the procs region before P 0 (nmspinning), another M's gmp.ko
  *           slot or struct m, and the library's own static variables that
@@ -103,14 +103,6 @@
 
 #define EXPORT	__attribute__((visibility("default")))
 
-EXPORT const char *const gmprt_count_names[GMPRT_NCOUNT] = {
-	[CNT_SCHED]	= "sched",
-	[CNT_OWNP]	= "ownp",
-	[CNT_OTHERP]	= "otherp",
-	[CNT_OBJ]	= "obj",
-	[CNT_MSLOT]	= "mslot",
-};
-
 /* Writes of threads that are no M (see above). */
 static uint64_t nom[GMPRT_NCOUNT];
 
@@ -198,7 +190,7 @@ __attribute__((noinline)) EXPORT void gmprt_count_w(const void *addr)
 /*
  * gmprt_counts_read() - the counts of every M and of the threads with
  * none, summed by class into @out[0 .. min(@n, GMPRT_NCOUNT)), in the
- * order of gmprt_count_names.  Racy by design (see above).
+ * order of runtime.h's CNT_ enum.  Racy by design (see above).
  * Return: GMPRT_NCOUNT.
  */
 EXPORT int gmprt_counts_read(uint64_t *out, int n)

@@ -44,7 +44,6 @@ enum {
 #ifdef GMPRT_COUNTING
 void gmprt_count_w(const void *addr);
 int gmprt_counts_read(uint64_t *out, int n);
-extern const char *const gmprt_count_names[GMPRT_NCOUNT];
 #define COUNT_W(p)	gmprt_count_w(p)
 #define CW(p)		({ __typeof__(p) __cw_p = (p);				\
 	gmprt_count_w(__cw_p); __cw_p; })

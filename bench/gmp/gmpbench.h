@@ -133,12 +133,12 @@ static inline void gmpbench_count_start(struct gmpbench_count *c)
  * stores to shared lines (kshared), and the runtime's atomic stores to the
  * instance (usched), the caller's P (uownp), another P (uotherp), an
  * object such as a channel (uobj) and the M's own slot (umslot, not
- * shared).  The two stats reads themselves take the lock twice.
+ * shared).  @k1: the stats read at the end.  The two stats reads
+ * themselves take the lock twice.
  */
-static inline void gmpbench_count_report(struct gmpbench_count *c,
-					 const char *what, long ops)
+static inline void gmpbench_count_report_at(struct gmpbench_count *c, const char *what,
+					    long ops, const struct gmpbench_kstats *k1)
 {
-	struct gmpbench_kstats k1;
 	uint64_t u1[GMPBENCH_NCOUNT];
 	char name[64];
 	double d[GMPBENCH_NCOUNT];
@@ -148,11 +148,10 @@ static inline void gmpbench_count_report(struct gmpbench_count *c,
 	if (!gmpbench_counting() || ops <= 0)
 		return;
 	gmprt_counts_read(u1, GMPBENCH_NCOUNT);
-	gmpbench_kstats(&k1);
 	l0 = gmpbench_kstat(&c->k0, "locks");
-	l1 = gmpbench_kstat(&k1, "locks");
+	l1 = gmpbench_kstat(k1, "locks");
 	w0 = gmpbench_kstat(&c->k0, "kshared");
-	w1 = gmpbench_kstat(&k1, "kshared");
+	w1 = gmpbench_kstat(k1, "kshared");
 	if (l0 < 0 || l1 < 0 || w0 < 0 || w1 < 0) {
 		printf("# %s: the counting library without the counting gmp.ko (no locks= in stats)\n",
 		       what);
@@ -166,17 +165,28 @@ static inline void gmpbench_count_report(struct gmpbench_count *c,
 		     (double)(w1 - w0) / ops, d[0], d[1], d[2], d[3], d[4]);
 }
 
-/* Syscalls and gmp.ko calls over a measured section. */
+static inline void gmpbench_count_report(struct gmpbench_count *c,
+					 const char *what, long ops)
+{
+	struct gmpbench_kstats k1;
+
+	if (!gmpbench_counting() || ops <= 0)
+		return;
+	gmpbench_kstats(&k1);
+	gmpbench_count_report_at(c, what, ops, &k1);
+}
+
+/* Syscalls and gmp.ko calls over a measured section (and the counts). */
 struct gmpbench_calls {
 	long sc0;
-	struct gmpbench_kstats k0;
-	struct gmpbench_count cnt;
+	struct gmpbench_count cnt;	/* cnt.k0: the stats at the start */
 };
 
 static inline void gmpbench_calls_start(struct gmpbench_calls *c)
 {
-	gmpbench_count_start(&c->cnt);
-	gmpbench_kstats(&c->k0);
+	gmpbench_kstats(&c->cnt.k0);
+	if (gmpbench_counting())
+		gmprt_counts_read(c->cnt.u0, GMPBENCH_NCOUNT);
 	c->sc0 = bench_sc_read(&sc);
 }
 
@@ -192,20 +202,20 @@ static inline void gmpbench_calls_report(struct gmpbench_calls *c,
 {
 	long sc1 = bench_sc_read(&sc);
 	long calls = bench_sc_delta(&sc, c->sc0, sc1);
+	const struct gmpbench_kstats *k0 = &c->cnt.k0;
 	struct gmpbench_kstats k1;
 	char detail[512] = "-";
 	size_t len = 0;
-	int i, j;
+	int i;
 
 	gmpbench_kstats(&k1);
-	gmpbench_count_report(&c->cnt, strncmp(workload, "syscalls-", 9) ? workload :
-			      workload + 9, ops);
+	gmpbench_count_report_at(&c->cnt, strncmp(workload, "syscalls-", 9) ? workload :
+				 workload + 9, ops, &k1);
 	for (i = 0; i < k1.n; i++) {
-		long v0 = 0;
+		long v0 = gmpbench_kstat(k0, k1.name[i]);
 
-		for (j = 0; j < c->k0.n; j++)
-			if (!strcmp(c->k0.name[j], k1.name[i]))
-				v0 = c->k0.val[j];
+		if (v0 < 0)
+			v0 = 0;
 		if (k1.val[i] == v0 || len >= sizeof(detail) - 1)
 			continue;
 		len += snprintf(detail + len, sizeof(detail) - len, "%s%s:%ld",
@@ -220,7 +230,7 @@ static inline void gmpbench_calls_report(struct gmpbench_calls *c,
 	}
 	bench_result(workload, "gmp", A.nprocs, ops, "syscalls_per_op",
 		     (double)calls / ops, "syscalls=%ld gmpko_calls=%ld gmpko_stats=%s",
-		     calls, k1.total >= 0 && c->k0.total >= 0 ? k1.total - c->k0.total : -1L,
+		     calls, k1.total >= 0 && k0->total >= 0 ? k1.total - k0->total : -1L,
 		     detail);
 }
 
