@@ -655,8 +655,12 @@ static int gmp_park_locked(struct gmp_sched *s, struct gmp_m *m,
 		p->m = NULL;
 		__gmp_handoffp(s, p, GMP_HANDOFF_LOCKED, &wq);
 	}
-	if (m->spinning)
-		__gmp_spinning_dec(s);
+	/*
+	 * Not a spinning M (the flag is refused with LOCKED): m->spinning
+	 * only says how its last wake came.  That count was user space's to
+	 * drop (resetspinning, before the M ran its G); dropping it here too
+	 * took another spinner's, and user space found nmspinning negative.
+	 */
 	m->spinning = false;
 	if (!m->note) {
 		m->lockwait = true;

@@ -642,6 +642,79 @@ TEST_F(park, locked_park_signal)
 	ASSERT_EQ(0, gmp_parker_join(&pk));
 }
 
+/*
+ * A locked park leaves nmspinning alone.  Once an M takes a spinning wake,
+ * the count is user space's: resetspinning drops it before the M runs a G,
+ * and a locked M parks after running its G.  gmp.ko used to drop it again
+ * in the locked park of an M whose last wake was a spinning one, which
+ * took another spinner's count: rt_interop_test's locked G at 4 Ps then
+ * met "findrunnable: negative nmspinning" (2026-12-07).
+ */
+struct spin_then_lock {
+	struct gmp_inst *g;
+	volatile uint32_t m;
+	volatile int registered, woke, go;
+	struct gmp_park first, second;
+	int ret1, ret2;
+};
+
+static void *spin_then_lock_fn(void *arg)
+{
+	struct spin_then_lock *st = arg;
+	uint32_t m;
+
+	if (gmp_register(st->g, &m))
+		return NULL;
+	st->m = m;
+	__atomic_store_n(&st->registered, 1, __ATOMIC_RELEASE);
+	st->ret1 = gmp_park(st->g, m, 0, 0, &st->first);
+	/* resetspinning: it found work, it spins no more. */
+	__atomic_fetch_sub(gmp_nmspinning(st->g), 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&st->woke, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&st->go, __ATOMIC_ACQUIRE))
+		usleep(100);
+	st->ret2 = gmp_park(st->g, m, GMP_PARK_LOCKED, 0, &st->second);
+	if (!st->ret2)
+		gmp_release(st->g, m, st->second.p);
+	return NULL;
+}
+
+TEST_F(park, locked_park_leaves_nmspinning_alone)
+{
+	struct spin_then_lock st = { .g = &self->g };
+	uint32_t *spin = gmp_nmspinning(&self->g);
+	struct gmp_wake w;
+	pthread_t t;
+	int p;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, spin_then_lock_fn, &st));
+	ASSERT_TRUE(GMP_WAIT_UNTIL(st.registered && NMIDLE(&self->g) == 1));
+	/* wakep: nmspinning 0 -> 1, then a spinning wake of the idle M. */
+	ASSERT_EQ(0, __atomic_load_n(spin, __ATOMIC_SEQ_CST));
+	__atomic_store_n(spin, 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_SPINNING, 0, 0, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(__atomic_load_n(&st.woke, __ATOMIC_ACQUIRE)));
+	ASSERT_EQ(0, st.ret1);
+	ASSERT_EQ(GMP_PARKED_SPINNING, st.first.oflags);
+	ASSERT_EQ(0, __atomic_load_n(spin, __ATOMIC_SEQ_CST));
+	/* Another M spins now: the locked park must not count it out. */
+	__atomic_store_n(spin, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&st.go, 1, __ATOMIC_RELEASE);
+	ASSERT_TRUE(GMP_WAIT_UNTIL(m_locked(&self->g, st.m) == 1));
+	EXPECT_EQ(1, __atomic_load_n(spin, __ATOMIC_SEQ_CST));
+	__atomic_store_n(spin, 0, __ATOMIC_SEQ_CST);
+	/* startlockedm lets it go. */
+	ASSERT_EQ(0, gmp_acquire(&self->g, self->m, GMP_NONE, &p));
+	ASSERT_EQ(0, gmp_wake(&self->g, self->m, GMP_WAKE_HANDOFF | GMP_WAKE_TARGET, 0,
+			      st.m, &w));
+	ASSERT_EQ(GMP_WOKE_M, w.result);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, st.ret2);
+	ASSERT_EQ(p, st.second.p);
+	EXPECT_EQ(0, __atomic_load_n(spin, __ATOMIC_SEQ_CST));
+}
+
 /* LOCKED is neither spinning nor timed. */
 TEST_F(park, locked_park_flags)
 {
