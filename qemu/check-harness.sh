@@ -7,7 +7,8 @@
 # (selftests/harness/), runs qemu/verdict.sh on what comes back, and checks
 # that the verdict fails, with the expected message, for: a failing test
 # case, a crashing binary, a hanging binary (per-test timeout), a module that
-# WARNs, and a VM that never finishes (whole-VM timeout); and that it passes
+# WARNs, a VM that never finishes (whole-VM timeout), and a boot whose /init
+# did not hold the static keys (gmp.keys=0); and that it passes
 # for the control.  Then that make vm-run shows a program's output and
 # gives its exit status back (qemu/vm-run.sh exactly, make as 0 or 2), and
 # refuses a dynamic program.  On the debug kernel (VM_KERNEL=debug, where
@@ -60,6 +61,7 @@ fi
 scenario warn    fail 'kernel log: .*WARNING:' "gmp.tests=pass_test gmp.module=/bin/gmp_warn.ko"
 if [ "$kernel" != debug ]; then
 	scenario vm-timeout fail 'did not finish' "gmp.tests=hang_test gmp.timeout=600" 20
+	scenario no-keys fail "no 'gmp-init: static keys' line" "gmp.tests=pass_test gmp.keys=0"
 fi
 if [ "$kernel" = debug ]; then
 	scenario leak fail 'gmp_leak_one\+.*\[gmp_leak\]' \
