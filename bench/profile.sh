@@ -29,11 +29,9 @@ die() { echo "bench-profile: $*" >&2; exit 1; }
 case $iters in '' | *[!0-9]*) die "ITERS must be a number, not '$iters'" ;; esac
 
 rm -rf "$work"
-mkdir -p "$work/prog" "$work/no-tests" "$out"
-: >"$work/no-tests/list"
-: >"$work/prog/args"
+mkdir -p "$work" "$out"
 # The VM's busybox sh runs this; /usr/bin is not on its PATH.
-cat >"$work/prog/prog" <<EOF
+cat >"$work/profile" <<EOF
 #!/bin/sh
 cd /tmp
 P=/usr/bin/perf
@@ -53,14 +51,13 @@ echo "=== gmp: parkwake's threads, with callees"
 \$P report -i /tmp/gmp.data --stdio --comm parkwake --children --sort sym \\
 	--percent-limit 0.3 -g none 2>/dev/null | grep '%' | head -50
 EOF
-chmod +x "$work/prog/prog"
-"$here/../qemu/mkinitramfs.sh" "$work/initramfs.cpio" "$module" "$work/no-tests" \
-	"$B/gmp-timeout" "$B/bench/image/bench" "$B/vmtools/root" "$work/prog" >/dev/null ||
-	die "cannot pack the initramfs"
-"$here/../qemu/boot.sh" prog "$work/initramfs.cpio" "$out" >/dev/null || true
-sed -n '/^# vm-run: start/,/^# vm-run: exit=/p' "$out/output.log" | tr -d '\r' |
-	sed '1d;$d' >"$out/profile.txt"
+chmod +x "$work/profile"
+# One boot, as make vm-run's (its logs in $out/vm-run/), with the bench
+# programs and perf packed beside the script.
+B=$B RESULTS=$out VM_RUN_ROOTS="$B/bench/image/bench $B/vmtools/root" \
+	"$here/../qemu/vm-run.sh" "$module" "$work/profile" 2>"$work/err" |
+	tr -d '\r' >"$out/profile.txt" || true
 grep -q '^=== gmp: parkwake' "$out/profile.txt" ||
-	die "the profile did not run to its end: see $out/output.log and $out/console.log"
+	die "the profile did not run to its end: $(cat "$work/err"); see $out/vm-run/"
 cat "$out/profile.txt"
 echo "bench-profile: $out/profile.txt"

@@ -11,6 +11,8 @@
 # 125 when the run itself failed (no such program, insmod failed, the VM
 # crashed or VM_TIMEOUT passed).  The program runs as root in /tmp, stdin
 # /dev/null.  Logs of the run: $RESULTS/vm-run/ (console.log, output.log).
+# VM_RUN_ROOTS: more folders for the initramfs, as qemu/mkinitramfs.sh takes
+# them (bench/profile.sh: the bench programs and perf).
 set -uo pipefail
 
 module=$1 prog=$2 args=${3:-}
@@ -35,7 +37,7 @@ mkdir -p "$work/prog" "$work/no-tests"
 cp "$prog" "$work/prog/prog"
 printf '%s\n' "$args" >"$work/prog/args"
 "$here/mkinitramfs.sh" "$work/initramfs.cpio" "$module" "$work/no-tests" \
-	"$B/gmp-timeout" "$work/prog" || die "cannot pack the initramfs"
+	"$B/gmp-timeout" ${VM_RUN_ROOTS:-} "$work/prog" || die "cannot pack the initramfs"
 
 # Only the program's lines, between the runner's markers; a failed insmod
 # goes to stderr.
