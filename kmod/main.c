@@ -35,15 +35,7 @@ unsigned int gmp_max_m = GMP_MAX_M;
 
 static int max_m_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int n;
-	int ret = kstrtouint(val, 0, &n);
-
-	if (ret)
-		return ret;
-	if (n < 1 || n > GMP_MAX_M)
-		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, n);
-	return 0;
+	return param_set_uint_minmax(val, kp, 1, GMP_MAX_M);
 }
 
 static const struct kernel_param_ops max_m_ops = {

@@ -165,7 +165,7 @@ TEST_F_TIMEOUT(rt, a_resize_storm_loses_and_repeats_no_g, 300)
 	int64_t t0 = gmprt_now();
 
 	storm_gs = variant->nprocs == 2 ? STORM_GS : STORM_GS / 4;
-	if (vm_volume(10) < 10)
+	if (vm_volume_reduced())
 		storm_gs /= 4;
 	ASSERT_EQ(0, rt_run(variant->nprocs, storm_main, NULL));
 	RT_ASSERT_CLEAN();
