@@ -24,6 +24,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/poll.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -194,6 +195,7 @@ enum gmp_stat {
 	GMP_STAT_PREEMPT_HANDOFF,	/* a G ran 10 ms: its P went to another M */
 	GMP_STAT_REAP,			/* dead Ms reaped */
 	GMP_STAT_SYSMON_ROUND,		/* sysmon's rounds: what it costs */
+	GMP_STAT_POLLWAKE,		/* parks ended by the epoll file (GMP_PARK_POLL) */
 #ifdef GMP_COUNTING
 	GMP_STAT_LOCK,			/* sched->lock taken (counting build) */
 	GMP_STAT_SHARED_W,		/* a shared cache line written (counting build) */
@@ -339,6 +341,18 @@ void gmp_wake_all_flush(struct gmp_sched *s);
 bool __gmp_runq_empty(struct gmp_p *p);
 void gmp_wakeq_flush(struct gmp_wakeq *wq);
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a);
+
+/* pollwait.c: GMP_PARK_POLL's wait on the runtime's epoll file */
+struct gmp_pollwait {
+	poll_table pt;
+	wait_queue_entry_t wait;
+	wait_queue_head_t *head;	/* the queue the entry is on, or NULL */
+	struct file *file;		/* referenced while armed */
+	struct task_struct *task;	/* the parking M's thread */
+	bool ready;			/* the file became readable */
+};
+int gmp_pollwait_arm(struct gmp_pollwait *pw, int fd);
+void gmp_pollwait_disarm(struct gmp_pollwait *pw);
 void gmp_inject_wake(struct gmp_sched *s, u32 n);
 int gmp_wake(struct gmp_sched *s, struct gmp_m *m, struct gmp_wake *a);
 int gmp_acquire_p(struct gmp_sched *s, struct gmp_m *m, struct gmp_procarg *a);

@@ -165,11 +165,12 @@ static long gmp_ioc_park(struct gmp_sched *s, void __user *up)
 
 	if (copy_from_user(&a, up, sizeof(a)))
 		return -EFAULT;
-	if ((a.flags & ~GMP_PARK_FLAGS) || a.resv || a.result || a.oflags ||
-	    a.p || (!(a.flags & GMP_PARK_DEADLINE) && a.deadline))
+	if ((a.flags & ~GMP_PARK_FLAGS) || a.result || a.oflags || a.p ||
+	    (!(a.flags & GMP_PARK_DEADLINE) && a.deadline) ||
+	    (!(a.flags & GMP_PARK_POLL) && a.pollfd))
 		return -EINVAL;
 	if ((a.flags & GMP_PARK_LOCKED) &&
-	    (a.flags & (GMP_PARK_SPINNING | GMP_PARK_DEADLINE)))
+	    (a.flags & (GMP_PARK_SPINNING | GMP_PARK_DEADLINE | GMP_PARK_POLL)))
 		return -EINVAL;
 	m = gmp_m_self(s, a.m);
 	if (IS_ERR(m))

@@ -563,10 +563,11 @@ static void __gmp_acquire_any(struct gmp_sched *s, struct gmp_m *m,
 }
 
 /*
- * Sleep until the note is set, @deadline (absolute ns, 0: none) passes or a
- * signal comes.  Return: 0 (note), -ETIMEDOUT or -EINTR.
+ * Sleep until the note is set, *@pollready (if not NULL) is true, @deadline
+ * (absolute ns, 0: none) passes or a signal comes.  Return: 0 (note or
+ * poll), -ETIMEDOUT or -EINTR.
  */
-static int gmp_sleep(struct gmp_m *m, u64 deadline)
+static int gmp_sleep(struct gmp_m *m, u64 deadline, const bool *pollready)
 {
 	/* Past KTIME_MAX is never (schedule_hrtimeout_range()'s own "never"). */
 	ktime_t t = deadline > KTIME_MAX ? KTIME_MAX : ns_to_ktime(deadline);
@@ -575,6 +576,8 @@ static int gmp_sleep(struct gmp_m *m, u64 deadline)
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);	/* (C) */
 		if (READ_ONCE(m->note))
+			break;
+		if (pollready && READ_ONCE(*pollready))
 			break;
 		if (signal_pending(current)) {
 			ret = -EINTR;
@@ -626,8 +629,12 @@ static u64 __gmp_timers_min(struct gmp_sched *s)
  * no P is idle, M sleeps on: the next M to release a P sees the expired
  * timer here and runs it.
  *
+ * With GMP_PARK_POLL, a readable epoll file @a->pollfd ends the sleep too
+ * (pollwait.c): GMP_PARKED_POLL, with an idle P if there is one.
+ *
  * Return: 0 with @a->result telling why; -EINTR on a signal (M is off the
- * idle list, holds no P); -ESHUTDOWN if the instance was closed.
+ * idle list, holds no P); -ESHUTDOWN if the instance was closed; -EBADF or
+ * -EINVAL if @a->pollfd is not an open epoll file.
  */
 /*
  * GMP_PARK_LOCKED: Go's stoplockedm.  M's G is locked to it, so M runs
@@ -667,7 +674,7 @@ static int gmp_park_locked(struct gmp_sched *s, struct gmp_m *m,
 		list_add(&m->idle, &s->mlocked);
 		spin_unlock(&s->lock);
 		gmp_wakeq_flush(&wq);
-		ret = gmp_sleep(m, 0);
+		ret = gmp_sleep(m, 0, NULL);
 		gmp_sched_lock(s);
 		if (m->lockwait) {		/* a signal, not a wake */
 			list_del_init(&m->idle);
@@ -681,14 +688,13 @@ out:
 	return ret;
 }
 
+static int __gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a,
+		      struct gmp_pollwait *pw);
+
 int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 {
-	bool spinning = a->flags & GMP_PARK_SPINNING;
-	bool has_mine = a->flags & GMP_PARK_DEADLINE;
-	/* 0 means "none" below: a deadline of 0 is just long past. */
-	u64 mine = has_mine ? max_t(u64, a->deadline, 1) : 0;
-	u64 now, timers, deadline;
-	int i, ret;
+	struct gmp_pollwait pw = { .file = NULL };
+	int ret;
 
 	a->p = GMP_NONE;
 	a->oflags = 0;
@@ -698,6 +704,26 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 		gmp_reap_dead(s);
 	if (a->flags & GMP_PARK_LOCKED)
 		return gmp_park_locked(s, m, a);
+	/* Armed before sched->lock: vfs_poll() may sleep (epoll's mutex). */
+	if (a->flags & GMP_PARK_POLL) {
+		ret = gmp_pollwait_arm(&pw, a->pollfd);
+		if (ret)
+			return ret;
+	}
+	ret = __gmp_park(s, m, a, pw.file ? &pw : NULL);
+	gmp_pollwait_disarm(&pw);
+	return ret;
+}
+
+static int __gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a,
+		      struct gmp_pollwait *pw)
+{
+	bool spinning = a->flags & GMP_PARK_SPINNING;
+	bool has_mine = a->flags & GMP_PARK_DEADLINE;
+	/* 0 means "none" below: a deadline of 0 is just long past. */
+	u64 mine = has_mine ? max_t(u64, a->deadline, 1) : 0;
+	u64 now, timers, deadline;
+	int i, ret;
 
 	gmp_sched_lock(s);
 	if (s->dead) {
@@ -771,17 +797,30 @@ int gmp_park(struct gmp_sched *s, struct gmp_m *m, struct gmp_park *a)
 		a->result = GMP_PARKED_TIMEOUT;
 		goto out_unlock;
 	}
+	if (pw && READ_ONCE(pw->ready)) {	/* events wait already */
+		__gmp_acquire_any(s, m, a);
+		a->result = GMP_PARKED_POLL;
+		gmp_stat(s, GMP_STAT_POLLWAKE);
+		goto out_unlock;
+	}
 	__gmp_mput(s, m);
 	for (;;) {
 		deadline = mine;
 		if (timers && (!deadline || timers < deadline))
 			deadline = timers;
 		spin_unlock(&s->lock);
-		ret = gmp_sleep(m, deadline);
+		ret = gmp_sleep(m, deadline, pw ? &pw->ready : NULL);
 		gmp_sched_lock(s);
 		if (m->note) {
 			/* The waker took M off the idle list. */
 			ret = __gmp_take_note(m, a);
+			break;
+		}
+		if (ret == 0) {			/* the poll file, not a wake */
+			__gmp_mremove(s, m);
+			__gmp_acquire_any(s, m, a);
+			a->result = GMP_PARKED_POLL;
+			gmp_stat(s, GMP_STAT_POLLWAKE);
 			break;
 		}
 		if (ret != -ETIMEDOUT) {

@@ -105,7 +105,7 @@ static void gmp_fill_offsets(struct gmp_sched *s, struct gmp_params *prm)
 	prm->features = GMP_FEAT_PARK_DEADLINE | GMP_FEAT_SYSMON |
 			GMP_FEAT_NEWM | GMP_FEAT_TRACE | GMP_FEAT_TIMERS |
 			GMP_FEAT_TEMPLATE | GMP_FEAT_HANDOFF | GMP_FEAT_CPUS |
-			GMP_FEAT_LOCKED | GMP_FEAT_RESIZE;
+			GMP_FEAT_LOCKED | GMP_FEAT_RESIZE | GMP_FEAT_POLL;
 	prm->instance = s->id;
 	prm->runq_size = GMP_RUNQ_SIZE;
 	prm->max_m = s->max_m;

@@ -34,6 +34,7 @@ static const char *const gmp_stat_names[GMP_NR_STATS] = {
 	[GMP_STAT_PREEMPT_HANDOFF] = "preempthandoff",
 	[GMP_STAT_REAP] = "reap",
 	[GMP_STAT_SYSMON_ROUND] = "sysmonrounds",
+	[GMP_STAT_POLLWAKE] = "pollwake",
 #ifdef GMP_COUNTING
 	[GMP_STAT_LOCK] = "locks",
 	[GMP_STAT_SHARED_W] = "kshared",

@@ -12,7 +12,8 @@
  *    mostly-valid arguments, argument structs at bad addresses (NULL, a
  *    kernel address, straddling into an unmapped page, read-only so that
  *    only the answer's copy-out faults), wrong command numbers; that park
- *    (bounded, past, endless deadlines), wake each other, acquire, release,
+ *    (bounded, past, endless deadlines; woken by an epoll file too, or
+ *    given a bad one), wake each other, acquire, release,
  *    steal from and put into the rings, use the global queue, wait as
  *    template threads, unregister, and sometimes exit holding a P;
  *  - runs scribblers that write garbage into the shared rings and counters;
@@ -55,6 +56,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -345,6 +348,8 @@ static bool allowed(int c, int e)
 		return c == C_PARK || c == C_NEWM || c == C_SYSMON || c == C_GET;
 	case EAGAIN:
 		return c == C_REGISTER;
+	case EBADF:	/* GMP_PARK_POLL's pollfd not open */
+		return c == C_PARK;
 	case ENOSPC:
 		return c == C_PUT;
 	case ENOTTY:
@@ -596,6 +601,7 @@ struct fz_worker {
 	uint8_t *ro;
 	char *tracebuf;
 	uint64_t gs[GMP_RUNQ_BATCH_MAX + 8];
+	int pollep, pollev;	/* GMP_PARK_POLL: an epoll fd watching an eventfd */
 };
 
 static struct fz_worker workers[FZ_MAXW];
@@ -784,6 +790,21 @@ static void fz_op_park(struct fz_worker *wk, int k)
 			a.deadline = now_ns() + below(r, 2000000);
 		}
 	}
+	/*
+	 * Woken by an epoll file too: ours (kicked or not, drained or not),
+	 * or any fd number.
+	 */
+	if (chance(r, 6)) {
+		struct epoll_event ev;
+		uint64_t one = 1;
+
+		a.flags |= GMP_PARK_POLL;
+		a.pollfd = chance(r, 4) ? (int)below(r, 1100) - 1 : wk->pollep;
+		if (chance(r, 2) && write(wk->pollev, &one, sizeof(one)) < 0)
+			one = 0;
+		else if (chance(r, 2))
+			epoll_wait(wk->pollep, &ev, 1, 0);
+	}
 	/* Locked: off the idle list until a targeted wake, signal or close. */
 	if (chance(r, 5))
 		a = (struct gmp_park){ .m = a.m, .flags = GMP_PARK_LOCKED };
@@ -791,7 +812,7 @@ static void fz_op_park(struct fz_worker *wk, int k)
 	e = fz_do(wk, k, C_PARK, &a, sizeof(a));
 	if (e)
 		return;
-	if (a.result < GMP_PARKED_WOKEN || a.result > GMP_PARKED_TIMEOUT ||
+	if (a.result < GMP_PARKED_WOKEN || a.result > GMP_PARKED_POLL ||
 	    a.p < GMP_NONE || a.p >= fz_pbound(k) ||
 	    (a.oflags & ~GMP_PARKED_SPINNING))
 		fz_fail("PARK answered result=%u p=%d oflags=%#x", a.result, a.p,
@@ -1076,6 +1097,15 @@ static void *fz_worker_fn(void *arg)
 
 	wk->tid = gmp_gettid();
 	ep->worker_tid[wk->w] = wk->tid;
+	wk->pollep = epoll_create1(EPOLL_CLOEXEC);
+	wk->pollev = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	{
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+
+		if (wk->pollep < 0 || wk->pollev < 0 ||
+		    epoll_ctl(wk->pollep, EPOLL_CTL_ADD, wk->pollev, &ev))
+			fz_fail("epoll for GMP_PARK_POLL: %s", strerror(errno));
+	}
 	while (!atomic_load(&ep->stop) && now_ns() < ep->deadline) {
 		k = below(r, ep->ninst);
 		switch (below(r, 100)) {

@@ -201,7 +201,8 @@ TEST_F(setup, answer_and_initial_state)
 	EXPECT_EQ(variant->nprocs, prm->nprocs);
 	EXPECT_EQ(GMP_FEAT_PARK_DEADLINE | GMP_FEAT_SYSMON | GMP_FEAT_NEWM |
 		  GMP_FEAT_TRACE | GMP_FEAT_TIMERS | GMP_FEAT_TEMPLATE |
-		  GMP_FEAT_HANDOFF | GMP_FEAT_CPUS | GMP_FEAT_LOCKED | GMP_FEAT_RESIZE,
+		  GMP_FEAT_HANDOFF | GMP_FEAT_CPUS | GMP_FEAT_LOCKED | GMP_FEAT_RESIZE |
+		  GMP_FEAT_POLL,
 		  prm->features);
 	EXPECT_EQ(GMP_RUNQ_SIZE, prm->runq_size);
 	EXPECT_EQ(GMP_MAX_M, prm->max_m);
@@ -343,7 +344,7 @@ TEST_F(setup, argument_checks)
 	} while (0)
 	PARK(.flags = ~GMP_PARK_FLAGS);
 	PARK(.flags = 1U << 31);
-	PARK(.resv = 1);
+	PARK(.pollfd = 1);
 	PARK(.result = 1);
 	PARK(.oflags = 1);
 	PARK(.p = 1);

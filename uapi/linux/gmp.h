@@ -123,6 +123,7 @@
 #define GMP_FEAT_CPUS		(1U << 7)	/* each P names a CPU to pin to */
 #define GMP_FEAT_LOCKED		(1U << 8)	/* GMP_PARK_LOCKED, GMP_RUNQ_WAKE */
 #define GMP_FEAT_RESIZE		(1U << 9)	/* GMP_SETUP_RESIZE, GMP_IOC_PROCRESIZE */
+#define GMP_FEAT_POLL		(1U << 10)	/* GMP_PARK_POLL */
 
 /* Offsets in the read-only region (GMP_OFF_SCHED); each field is a __u32. */
 struct gmp_sched_offsets {
@@ -220,12 +221,20 @@ struct gmp_unregister {
  * hands it a P.  Not with SPINNING or DEADLINE.
  */
 #define GMP_PARK_LOCKED		(1U << 2)
-#define GMP_PARK_FLAGS		(GMP_PARK_SPINNING | GMP_PARK_DEADLINE | GMP_PARK_LOCKED)
+/*
+ * Wake also when epoll file @pollfd is readable (the runtime's netpoller):
+ * the park returns GMP_PARKED_POLL, with an idle P if there is one, and
+ * the caller collects the events itself.  Not with LOCKED.
+ */
+#define GMP_PARK_POLL		(1U << 3)
+#define GMP_PARK_FLAGS		(GMP_PARK_SPINNING | GMP_PARK_DEADLINE | GMP_PARK_LOCKED | \
+				 GMP_PARK_POLL)
 
 /* Why park returned (@result). */
 #define GMP_PARKED_WOKEN	1	/* woken by a wake: @p handed over */
 #define GMP_PARKED_WORK		2	/* work appeared while parking: @p acquired */
 #define GMP_PARKED_TIMEOUT	3	/* deadline passed: @p acquired if one was idle */
+#define GMP_PARKED_POLL		4	/* @pollfd is readable: @p acquired if one was idle */
 
 /* @oflags */
 #define GMP_PARKED_SPINNING	(1U << 0)	/* return as a spinning M (counted in nmspinning) */
@@ -237,7 +246,7 @@ struct gmp_park {
 	__u32 result;		/* out: GMP_PARKED_* */
 	__s32 p;		/* out: P now held, or GMP_NONE */
 	__u32 oflags;		/* out: GMP_PARKED_SPINNING */
-	__u32 resv;		/* must be zero */
+	__s32 pollfd;		/* in: with GMP_PARK_POLL, an epoll fd; else zero */
 };
 
 /* ---- GMP_IOC_WAKE: Go's startm around notewakeup ---------------------- */
