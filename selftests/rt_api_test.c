@@ -197,6 +197,12 @@ static void bad_nprocs_env(void)
 	_exit(-gmprt_main(nothing, NULL, NULL));
 }
 
+static void bad_netpoll_env(void)
+{
+	setenv("GMPRT_NETPOLL", "epoll", 1);
+	_exit(-gmprt_main(nothing, NULL, NULL));
+}
+
 static int stack_of_a_g(void *arg)
 {
 	char big[96 * 1024];	/* more than the default 64 KiB */
@@ -231,6 +237,8 @@ TEST(settings_out_of_range_return_einval)
 	EXPECT_NE(NULL, strstr(err, "16 KiB at least")) TH_LOG("%s", err);
 	EXPECT_EQ(EINVAL, run_child(bad_nprocs_env, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "bad $GMPRT_NPROCS: 'two'")) TH_LOG("%s", err);
+	EXPECT_EQ(EINVAL, run_child(bad_netpoll_env, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "bad $GMPRT_NETPOLL: 'epoll' (thread or park)")) TH_LOG("%s", err);
 	EXPECT_EQ(EINVAL, run_child(bad_flags, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "unknown gmprt_config flags 0x80")) TH_LOG("%s", err);
 	/* "k" is KiB: a G gets the 96 KiB array it could not have by default. */

@@ -22,7 +22,29 @@
 #include "rt_net_util.h"
 #include "runtime.h"
 
-RT_NPROCS_FIXTURE;
+/*
+ * Each case with either poller (GMPRT_NETPOLL): the poller thread, and Ms
+ * that park on the epoll file (gmp.ko's GMP_PARK_POLL) and poll it.
+ */
+FIXTURE(rt) {
+};
+FIXTURE_VARIANT(rt) {
+	int nprocs;
+	const char *netpoll;
+};
+FIXTURE_VARIANT_ADD(rt, nprocs1) { .nprocs = 1, .netpoll = "thread" };
+FIXTURE_VARIANT_ADD(rt, nprocs2) { .nprocs = 2, .netpoll = "thread" };
+FIXTURE_VARIANT_ADD(rt, nprocs4) { .nprocs = 4, .netpoll = "thread" };
+FIXTURE_VARIANT_ADD(rt, nprocs1_park) { .nprocs = 1, .netpoll = "park" };
+FIXTURE_VARIANT_ADD(rt, nprocs2_park) { .nprocs = 2, .netpoll = "park" };
+FIXTURE_VARIANT_ADD(rt, nprocs4_park) { .nprocs = 4, .netpoll = "park" };
+FIXTURE_SETUP(rt)
+{
+	ASSERT_EQ(0, setenv("GMPRT_NETPOLL", variant->netpoll, 1));
+}
+FIXTURE_TEARDOWN(rt)
+{
+}
 
 static gmprt_waitgroup wg = GMPRT_WAITGROUP_INIT;
 
@@ -298,6 +320,7 @@ TEST_F_TIMEOUT(rt, storm_udp_pipe_socketpair, 300)
 /* ---- readiness while every M is parked ---------------------------------- */
 
 static int rpipe[2];
+static long last_pollwake = -1;
 
 static void *late_writer(void *arg)
 {
@@ -319,6 +342,7 @@ static int parked_main(void *arg)
 	GCHECK(pthread_create(&t, NULL, late_writer, NULL) == 0);
 	n = gmprt_read(rpipe[0], &c, 1);	/* every M parks meanwhile */
 	GCHECK(n == 1 && c == 'w');
+	last_pollwake = rt_kstat("pollwake");
 	pthread_join(t, NULL);
 	gmprt_close(rpipe[0]);
 	close(rpipe[1]);
@@ -329,6 +353,12 @@ TEST_F(rt, readiness_while_every_m_is_parked)
 {
 	ASSERT_EQ(0, rt_run(variant->nprocs, parked_main, NULL));
 	RT_ASSERT_CLEAN();
+	/* Parked Ms are woken by the epoll file only with GMPRT_NETPOLL=park. */
+	if (!strcmp(variant->netpoll, "park")) {
+		EXPECT_LT(0, last_pollwake);
+	} else {
+		EXPECT_EQ(0, last_pollwake);
+	}
 }
 
 /* A G waiting on an fd is not a deadlock, even with no other thread. */

@@ -2,7 +2,8 @@
 /*
  * The network poller at scale (userlib/netpoll.c): 10,000 loopback
  * connections open at once, every byte checked, served by
- * nprocs + 4 threads, not one per connection, once the connect storm's
+ * nprocs + 3 threads (no poller thread: Ms park on the epoll file), not one
+ * per connection, once the connect storm's
  * spare Ms have exited (nprocs 1, 2 and 4); no fd or memory leak after 100,000
  * connections.  At a reduced volume (vm_volume(): the debug kernel, the
  * 6.12 and arm64 tiers) a tenth of each.  Waits are liveness bounds (the harness's timeout), never timing
@@ -162,7 +163,7 @@ static int many_main(void *arg)
 	 * storm exit once idle (proc.c, "Spare Ms exit").  A liveness bound
 	 * (the harness's timeout), not a timing threshold.
 	 */
-	for (i = 0; i < 3000 && (steady_threads = count_dir("/proc/self/task")) > nprocs + 4; i++)
+	for (i = 0; i < 3000 && (steady_threads = count_dir("/proc/self/task")) > nprocs + 3; i++)
 		gmprt_sleep(20 * 1000 * 1000);
 	gmprt_chan_close(release_all);
 	gmprt_wg_wait(&wg);
@@ -170,8 +171,8 @@ static int many_main(void *arg)
 	GCHECKF(atomic_load(&checked) == NCONN, "%ld connections checked", atomic_load(&checked));
 	GCHECKF(atomic_load(&echoed) == (long)NCONN * MSG, "%ld bytes echoed",
 		atomic_load(&echoed));
-	/* Not a thread per connection: main, template, sysmon, poller, the Ps' Ms. */
-	GCHECKF(steady_threads <= nprocs + 4, "%ld threads for %d Ps, %ld connections",
+	/* Not a thread per connection: main, template, sysmon, the Ps' Ms. */
+	GCHECKF(steady_threads <= nprocs + 3, "%ld threads for %d Ps, %ld connections",
 		steady_threads, nprocs, NCONN);
 	return 0;
 }

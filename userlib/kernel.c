@@ -201,13 +201,14 @@ int gmprt_k_register(uint32_t *m, int claim_p)
 	return err;
 }
 
-int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline,
+int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline, int pollfd,
 		 struct gmp_park *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->m = mp->id;
 	out->flags = flags;
 	out->deadline = deadline;
+	out->pollfd = pollfd;
 	return kioctl(GMP_IOC_PARK, out);
 }
 

@@ -108,7 +108,7 @@ void gmprt_stoplockedm(struct m *mp)
 	store_relaxed(&mp->nparks, mp->nparks + 1);
 	traceev(mp, TR_MPARK, 0, -1, 0);
 	do
-		err = gmprt_k_park(mp, GMP_PARK_LOCKED, 0, &r);
+		err = gmprt_k_park(mp, GMP_PARK_LOCKED, 0, 0, &r);
 	while (err == -EINTR);
 	__atomic_fetch_sub(CW(&sched.nmlocked), 1, __ATOMIC_SEQ_CST);
 	if (err == -ESHUTDOWN)

@@ -13,11 +13,18 @@
  * consumed it), WAIT (a G is about to park) or the parked G itself: Go's
  * pdNil, pdReady, pdWait and the G.
  *
- * The poller: one thread of the runtime, blocked in epoll_wait on every
- * registered fd and on an eventfd the signal handler writes.  It turns
- * each edge into READY in the slot or into the G parked there, and hands
- * the Gs it frees to gmp.ko's global queue in one GMP_IOC_RUNQ_PUT with
- * GMP_RUNQ_WAKE, which starts an M for them if a P is idle.
+ * The poller: what collects epoll's events (every registered fd, and an
+ * eventfd the signal handler writes) and turns each edge into READY in the
+ * slot or into the G parked there.  By default (GMPRT_NETPOLL=park) that
+ * is any M: an M with no work parks in gmp.ko armed with GMP_PARK_POLL
+ * (kmod/pollwait.c), so that the epoll file becoming readable ends its
+ * park with an idle P; it collects the events without blocking and runs
+ * their Gs from its own ring.  Running Ms poll too, without blocking, from
+ * findrunnable before they steal and every GLOBAL_POLL-th schedule, but
+ * only while some G waits and no parked M is armed (gmprt_netpoll_due()).
+ * With GMPRT_NETPOLL=thread it is one thread of the runtime blocked in
+ * epoll_wait, which hands the Gs it frees to gmp.ko's global queue in one
+ * GMP_IOC_RUNQ_PUT with GMP_RUNQ_WAKE (that starts an M if a P is idle).
  *
  * Why it is hard
  * ==============
@@ -29,15 +36,18 @@
  *
  * Rejected approaches
  * ===================
- *  - Go's own placement, an M blocked in epoll_wait when it has nothing
- *    else to do, and non-blocking polls from findrunnable: here an idle M
- *    sleeps in gmp.ko's park, not in epoll_wait, so the M that would poll
- *    must leave gmp.ko's idle list and come back, and a wakep must break
- *    its epoll_wait: two ways to sleep for one M.  The dedicated thread
- *    costs one thread and one ioctl per batch of ready Gs; measured on the
- *    echo benchmark against Go (bench/).  Having gmp.ko's park also wait
- *    on the epoll file (so that readiness wakes a parked M with a P) is
- *    the alternative to measure next; not done yet.
+ *  - Go's own placement, its last idle M blocked in epoll_wait: here an
+ *    idle M sleeps in gmp.ko's park, not in epoll_wait, so the M that
+ *    would poll must leave gmp.ko's idle list and come back, and a wakep
+ *    must break its epoll_wait: two ways to sleep for one M.
+ *  - A dedicated poller thread (kept as GMPRT_NETPOLL=thread): every batch
+ *    of ready Gs crosses two threads (the poller's wake-up, then the M's)
+ *    and costs a GMP_IOC_RUNQ_PUT on top.  Measured side by side on the
+ *    echo benchmark (1,000 connections, one VM boot, bench/run's
+ *    echo-pollthread row): 310-360 us per request against 140-200 us for
+ *    the parked Ms, and 4.8-5.3 syscalls per request against 3.1-3.4 (Go:
+ *    4.3-4.7).  So the parked Ms are the default; the thread stays for a
+ *    gmp.ko without GMP_FEAT_POLL and as the benchmark's comparison.
  *  - signalfd for signals: it sees a signal only if every thread blocks
  *    it, and the runtime cannot block signals in threads the program and
  *    its libraries made, or made before it started.  A handler that sets
@@ -195,57 +205,118 @@ static g_t *netpollunblock(uintptr_t *gpp, bool ioready)
 
 #define NEVENTS	128
 
-static void *poller(void *arg)
+/*
+ * Collect the events epoll has (waiting up to @timeout ms, -1: forever),
+ * deliver signals, and turn each edge into READY or a G to ready.
+ * Return: the Gs to ready, in @batch (2 * NEVENTS room).
+ */
+static int netpoll_collect(int timeout, g_t **batch, struct m *tm)
 {
 	struct epoll_event evs[NEVENTS];
+	int i, n, k = 0;
+
+	do
+		n = epoll_wait(epfd, evs, NEVENTS, timeout);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		gmprt_throw("netpoll: epoll_wait: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		uint64_t key = evs[i].data.u64;
+		uint32_t e = evs[i].events;
+		struct pd *pd;
+		g_t *gp;
+
+		if (key == SIG_KEY) {
+			sig_deliver();
+			continue;
+		}
+		pd = pd_lookup((int)(uint32_t)key, false);
+		if (!pd || load_acquire(&pd->seq) != (uint32_t)(key >> 32))
+			continue;	/* an fd closed since: stale */
+		if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			gp = netpollunblock(&pd->rg, true);
+			if (gp)
+				batch[k++] = gp;
+		}
+		if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+			gp = netpollunblock(&pd->wg, true);
+			if (gp)
+				batch[k++] = gp;
+		}
+	}
+	if (k && unlikely(tm)) {
+		traceev(tm, TR_NETPOLL, 0, -1, k);
+		for (i = 0; i < k; i++)
+			traceev(tm, TR_READY, batch[i]->goid, -1, 0);
+	}
+	return k;
+}
+
+static void *poller(void *arg)
+{
 	g_t *batch[2 * NEVENTS];
 	struct m *tm = gmprt_trace_thread();	/* not an M: a track of its own */
-	int i, n, k;
+	int k;
 
 	(void)arg;
 	__atomic_fetch_add(CW(&sched.nthreads), 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		n = epoll_wait(epfd, evs, NEVENTS, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			gmprt_throw("netpoll: epoll_wait: %s", strerror(errno));
-		}
-		k = 0;
-		for (i = 0; i < n; i++) {
-			uint64_t key = evs[i].data.u64;
-			uint32_t e = evs[i].events;
-			struct pd *pd;
-			g_t *gp;
-
-			if (key == SIG_KEY) {
-				sig_deliver();
-				continue;
-			}
-			pd = pd_lookup((int)(uint32_t)key, false);
-			if (!pd || load_acquire(&pd->seq) != (uint32_t)(key >> 32))
-				continue;	/* an fd closed since: stale */
-			if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-				gp = netpollunblock(&pd->rg, true);
-				if (gp)
-					batch[k++] = gp;
-			}
-			if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-				gp = netpollunblock(&pd->wg, true);
-				if (gp)
-					batch[k++] = gp;
-			}
-		}
-		if (k) {
-			if (unlikely(tm)) {
-				traceev(tm, TR_NETPOLL, 0, -1, k);
-				for (i = 0; i < k; i++)
-					traceev(tm, TR_READY, batch[i]->goid, -1, 0);
-			}
+		k = netpoll_collect(-1, batch, tm);
+		if (k)
 			gmprt_injectglist(batch, k);
-		}
 	}
 	return NULL;
+}
+
+/**
+ * gmprt_netpoll() - Go's netpoll(0) and injectglist, from an M
+ * (GMPRT_NETPOLL=park).
+ * @pp: the caller's P: the Gs go on its ring, and the first is returned
+ *	(runnable) for the caller to run; NULL: the caller holds no P, and the
+ *	Gs go on the global queue, starting Ms for idle Ps
+ *
+ * Return: the G to run, or NULL.
+ */
+g_t *gmprt_netpoll(struct p *pp)
+{
+	g_t *batch[2 * NEVENTS];
+	struct m *mp = getm();
+	int i, k;
+
+	k = netpoll_collect(0, batch, unlikely(trace_on()) ? mp : NULL);
+	if (!k)
+		return NULL;
+	if (!pp) {
+		gmprt_injectglist(batch, k);
+		return NULL;
+	}
+	for (i = 0; i < k; i++) {
+		if (unlikely(batch[i]->status != G_WAITING))
+			gmprt_throw("netpoll readied a G that is not waiting (status %u)",
+				    batch[i]->status);
+		batch[i]->status = G_RUNNABLE;
+		if (i)
+			gmprt_runqput(pp, batch[i], false);
+	}
+	if (k > 1)
+		gmprt_wakep();	/* a spinning M takes some of them */
+	return batch[0];
+}
+
+/* GMPRT_NETPOLL: "park" (the default) or "thread"; checked at start. */
+int gmprt_netpoll_env(void)
+{
+	const char *v = getenv("GMPRT_NETPOLL");
+
+	if (!v || !*v || !strcmp(v, "park"))
+		sched.netpoll_mode = NETPOLL_PARK;
+	else if (!strcmp(v, "thread"))
+		sched.netpoll_mode = NETPOLL_THREAD;
+	else {
+		fprintf(stderr, "gmprt: bad $GMPRT_NETPOLL: '%s' (thread or park)\n", v);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void netpoll_init(void)
@@ -259,6 +330,11 @@ static void netpoll_init(void)
 	if (epfd < 0 || sigevfd < 0 ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, sigevfd, &ev)) {
 		init_err = -errno;
+		return;
+	}
+	if (sched.netpoll_mode == NETPOLL_PARK && (sched.prm.features & GMP_FEAT_POLL)) {
+		sched.netpoll_epfd = epfd;
+		store_release(&sched.netpoll_park, 1);
 		return;
 	}
 	pthread_attr_init(&attr);

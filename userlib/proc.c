@@ -793,7 +793,7 @@ void gmprt_stopm(struct m *mp, bool may_exit)
 	struct gmp_park r;
 	uint32_t flags = mp->spinning ? GMP_PARK_SPINNING : 0;
 	int64_t deadline = 0;
-	int err;
+	int err, pollfd;
 
 	for (;;) {
 		/* Spare since when (kept across the work it does meanwhile). */
@@ -817,7 +817,16 @@ void gmprt_stopm(struct m *mp, bool may_exit)
 		mp->p = NULL;
 		store_relaxed(&mp->nparks, mp->nparks + 1);
 		traceev(mp, TR_MPARK, 0, -1, 0);
-		err = gmprt_k_park(mp, flags, deadline, &r);
+		/* GMPRT_NETPOLL=park: readiness ends this park too. */
+		pollfd = -1;
+		if (load_acquire(&sched.netpoll_park)) {
+			pollfd = sched.netpoll_epfd;
+			fetch_add(&sched.npollparked, 1);
+		}
+		err = gmprt_k_park(mp, flags | (pollfd >= 0 ? GMP_PARK_POLL : 0),
+				   deadline, pollfd >= 0 ? pollfd : 0, &r);
+		if (pollfd >= 0)
+			fetch_add(&sched.npollparked, -1);
 		mp->spinning = false;	/* said once, in the first park */
 		flags &= ~GMP_PARK_SPINNING;
 		if (err == -EINTR)
@@ -836,6 +845,10 @@ void gmprt_stopm(struct m *mp, bool may_exit)
 			mp->sparesince = 0;
 			if (r.p == GMP_NONE)
 				continue;
+		} else if (r.result == GMP_PARKED_POLL && r.p == GMP_NONE) {
+			/* Events, and no P to run their Gs: queue them globally. */
+			gmprt_netpoll(NULL);
+			continue;
 		} else if (r.p == GMP_NONE) {
 			gmprt_throw("GMP_IOC_PARK returned without a P");
 		}
@@ -843,6 +856,13 @@ void gmprt_stopm(struct m *mp, bool may_exit)
 			gmprt_acquirep(mp, r.p);
 		mp->spinning = r.oflags & GMP_PARKED_SPINNING;
 		traceev(mp, TR_MUNPARK, 0, r.p, 0);
+		if (r.result == GMP_PARKED_POLL) {
+			/* Onto our ring, the first one next: findrunnable finds them. */
+			g_t *gp = gmprt_netpoll(mp->p);
+
+			if (gp)
+				gmprt_runqput(mp->p, gp, true);
+		}
 		return;
 	}
 }
@@ -861,6 +881,12 @@ top:
 		return gp;
 	if (load_relaxed(sched.krunqsize)) {
 		gp = globrunqget(pp, 0);
+		if (gp)
+			return gp;
+	}
+	/* Go's non-blocking netpoll before stealing (GMPRT_NETPOLL=park). */
+	if (unlikely(gmprt_netpoll_due())) {
+		gp = gmprt_netpoll(pp);
 		if (gp)
 			return gp;
 	}
@@ -920,9 +946,13 @@ static void schedule(void)
 		 * fits behind the local Gs (they still run first): one ioctl
 		 * then serves many polls.
 		 */
-		if (!gp && pp->schedtick % GLOBAL_POLL == 0 &&
-		    load_relaxed(sched.krunqsize))
-			gp = globrunqget(pp, 1 + ringroom(pp));
+		if (!gp && pp->schedtick % GLOBAL_POLL == 0) {
+			if (load_relaxed(sched.krunqsize))
+				gp = globrunqget(pp, 1 + ringroom(pp));
+			/* Busy Ps still see the network (GMPRT_NETPOLL=park). */
+			if (!gp && unlikely(gmprt_netpoll_due()))
+				gp = gmprt_netpoll(pp);
+		}
 		if (!gp)
 			gp = gmprt_runqget(pp, &inherit);
 		if (!gp)
@@ -1584,6 +1614,8 @@ int gmprt_main(int (*fn)(void *), void *arg, const struct gmprt_config *cfg)
 	if (__atomic_exchange_n(CW(&sched.running), true, __ATOMIC_ACQ_REL))
 		return -EBUSY;
 	err = config_resolve(&c, cfg);
+	if (!err)
+		err = gmprt_netpoll_env();
 	if (!err)
 		err = gmprt_debug_init();
 	if (!err)

@@ -296,6 +296,15 @@ struct gmprt_sched {
 	uint32_t started;		/* its Ms run: foreign threads may start Gs */
 	uint32_t forked;		/* this is the child of a fork(): no runtime */
 	uint32_t npollwait;		/* Gs parked on an fd (netpoll.c) */
+	/*
+	 * netpoll.c: GMPRT_NETPOLL=park: no poller thread; Ms park on its
+	 * epoll fd too (GMP_PARK_POLL) and poll it from findrunnable.  Set
+	 * (release) once netpoll_epfd is valid.
+	 */
+	uint32_t netpoll_park;
+	int netpoll_epfd;
+	int netpoll_mode;		/* GMPRT_NETPOLL: NETPOLL_* */
+	uint32_t npollparked;		/* Ms in a park armed with GMP_PARK_POLL */
 	uint32_t nsignotify;		/* channels signals are sent to */
 	/* debug.c */
 	struct gmprt_g *allg;		/* every G ever made (Go's allgs), prepend only */
@@ -505,6 +514,23 @@ void gmprt_ginit(g_t *gp, void (*fn)(void *), void *arg);
 void gmprt_globrunqput_wake(g_t *gp);
 void gmprt_injectglist(g_t **gs, int n);
 
+/* netpoll.c */
+#define NETPOLL_THREAD	1
+#define NETPOLL_PARK	2
+int gmprt_netpoll_env(void);
+g_t *gmprt_netpoll(struct p *pp);
+
+/*
+ * Should a running M poll the network (GMPRT_NETPOLL=park)?  When a G or a
+ * signal channel waits on it and no parked M is armed to be woken by it.
+ */
+static inline bool gmprt_netpoll_due(void)
+{
+	return load_relaxed(&sched.netpoll_park) &&
+	       (load_relaxed(&sched.npollwait) || load_relaxed(&sched.nsignotify)) &&
+	       !load_relaxed(&sched.npollparked);
+}
+
 /* foreign.c: the calling thread's stand-in G (gmprt_foreign_self, above),
  * parked and readied by futex */
 void gmprt_foreign_park(bool (*unlockf)(g_t *, void *), void *arg);
@@ -521,7 +547,8 @@ void gmprt_mexit(struct m *mp, bool uncount) __attribute__((noreturn));
 void gmprt_p_init(struct p *pp, void *procs_map, const struct gmp_params *prm, int id);
 int gmprt_kernel_open(int nprocs, unsigned int flags);
 int gmprt_k_register(uint32_t *m, int claim_p);
-int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline, struct gmp_park *out);
+int gmprt_k_park(struct m *mp, uint32_t flags, uint64_t deadline, int pollfd,
+		 struct gmp_park *out);
 int gmprt_k_wake(struct m *mp, uint32_t flags, int p, int target, struct gmp_wake *out);
 int gmprt_k_acquire(struct m *mp, int want, uint32_t flags, int *p);
 void gmprt_k_mslot(struct m *mp);
