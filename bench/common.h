@@ -215,6 +215,33 @@ static inline int bench_sc_open(struct bench_sc *sc)
 	return 0;
 }
 
+/*
+ * One counter on task @pid (a child stopped before its exec), inherited by
+ * every thread it makes: the syscalls of another process.  Return: 0, or
+ * -errno.
+ */
+static inline int bench_sc_open_pid(struct bench_sc *sc, pid_t pid)
+{
+	struct perf_event_attr attr;
+	long id = bench_tracepoint_id("raw_syscalls/sys_enter");
+	int fd;
+
+	sc->n = 0;
+	sc->overhead = 0;	/* its reads are the caller's, not @pid's */
+	if (id < 0)
+		return -ENOENT;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.size = sizeof(attr);
+	attr.config = (uint64_t)id;
+	attr.inherit = 1;
+	fd = (int)syscall(SYS_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	sc->fd[sc->n++] = fd;
+	return 0;
+}
+
 /* Syscalls between two bench_sc_read() values, less the reads' own. */
 static inline long bench_sc_delta(const struct bench_sc *sc, long before,
 				  long after)

@@ -15,6 +15,11 @@
  *   BENCH workload=echo ... metric=ns_per_op value=<wall time per request>
  *         rps=... p50_us=... p99_us=...
  *   BENCH workload=echo-p99 ... metric=ns_per_op value=<p99 round trip>
+ *   BENCH workload=syscalls-echo ... metric=syscalls_per_op value=<the
+ *         server's syscalls per request, every thread of it counted>
+ *
+ * $BENCH_ECHO_WORKLOAD renames the three (echo-pollthread: gmp's server with
+ * GMPRT_NETPOLL=thread, the poller placement not taken, beside the default).
  *
  * A byte that comes back wrong ends the run with an error: a benchmark of
  * a broken server is no benchmark.
@@ -61,29 +66,46 @@ static int dial(int port)
 	return fd;
 }
 
-static pid_t start_server(char **argv, int port, int nprocs)
+/*
+ * The server, with the syscall counter @sc on it from before its exec (so
+ * that it inherits into every thread the server makes); @sc->n is 0 where
+ * counting is unavailable.
+ */
+static pid_t start_server(char **argv, int port, int nprocs, struct bench_sc *sc)
 {
-	char p[16], n[16];
+	char p[16], n[16], c = 0;
+	int i, go[2];
 	pid_t pid;
-	int i;
 
 	snprintf(p, sizeof(p), "%d", port);
 	snprintf(n, sizeof(n), "%d", nprocs);
 	for (i = 0; argv[i]; i++)
 		if (!strcmp(argv[i], "{port}"))
 			argv[i] = p;
+	if (pipe(go))
+		bench_die("pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		bench_die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
 
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)	/* the counter is on */
+			_exit(127);
+		close(go[0]);
 		dup2(devnull, 1);
 		setenv("GMPRT_NPROCS", n, 1);
 		setenv("GOMAXPROCS", n, 1);
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	close(go[0]);
+	if (bench_sc_open_pid(sc, pid))
+		sc->n = 0;
+	if (write(go[1], &c, 1) != 1)
+		bench_die("start the server: %s", strerror(errno));
+	close(go[1]);
 	return pid;
 }
 
@@ -107,8 +129,10 @@ int main(int argc, char **argv)
 	int64_t *rtt, t0, t1;
 	long nrtt = 0, total;
 	int conns, rounds, nprocs, port, ep, i, live, status;
-	const char *impl;
-	char extra[128];
+	const char *impl, *wl = getenv("BENCH_ECHO_WORKLOAD");
+	char extra[160], name[64];
+	struct bench_sc sc;
+	long sc0, sc1;
 	pid_t srv;
 
 	if (argc < 6)
@@ -121,7 +145,9 @@ int main(int argc, char **argv)
 		bench_die("CONNS, ROUNDS and NPROCS must be positive");
 	signal(SIGPIPE, SIG_IGN);
 	port = 20000 + getpid() % 20000;
-	srv = start_server(argv + 5, port, nprocs);
+	if (!wl || !*wl)
+		wl = "echo";
+	srv = start_server(argv + 5, port, nprocs, &sc);
 	/* Up when it accepts: give it 60 s (a VM under emulation is slow). */
 	for (i = 0; i < 6000; i++) {
 		int fd = dial(port);
@@ -153,6 +179,7 @@ int main(int argc, char **argv)
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev))
 			bench_die("epoll_ctl: %s", strerror(errno));
 	}
+	sc0 = sc.n ? bench_sc_read(&sc) : -1;
 	t0 = bench_now();
 	for (i = 0; i < conns; i++)
 		send_req(&cs[i]);
@@ -190,6 +217,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t1 = bench_now();
+	sc1 = sc.n ? bench_sc_read(&sc) : -1;
 	for (i = 0; i < conns; i++)
 		close(cs[i].fd);
 	kill(srv, SIGTERM);
@@ -198,10 +226,17 @@ int main(int argc, char **argv)
 	snprintf(extra, sizeof(extra), "rps=%.0f p50_us=%.1f p99_us=%.1f conns=%d rounds=%d",
 		 nrtt * 1e9 / (t1 - t0), rtt[nrtt / 2] / 1e3, rtt[nrtt * 99 / 100] / 1e3,
 		 conns, rounds);
-	bench_result("echo", impl, nprocs, nrtt, "ns_per_op", (double)(t1 - t0) / nrtt,
+	bench_result(wl, impl, nprocs, nrtt, "ns_per_op", (double)(t1 - t0) / nrtt,
 		     "%s", extra);
-	bench_result("echo-p99", impl, nprocs, nrtt, "ns_per_op",
+	snprintf(name, sizeof(name), "%s-p99", wl);
+	bench_result(name, impl, nprocs, nrtt, "ns_per_op",
 		     (double)rtt[nrtt * 99 / 100], NULL);
+	snprintf(name, sizeof(name), "syscalls-%s", wl);
+	if (sc0 >= 0 && sc1 >= sc0)
+		bench_result(name, impl, nprocs, nrtt, "syscalls_per_op",
+			     (double)(sc1 - sc0) / nrtt, "syscalls=%ld", sc1 - sc0);
+	else
+		printf("# %s: syscall count unavailable\n", name);
 	/* Killed by it is fine too (the thread-per-connection server). */
 	if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) &&
 	    !(WIFEXITED(status) && !WEXITSTATUS(status)))
