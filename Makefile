@@ -435,7 +435,7 @@ RUN_APPEND = $(if $(TESTS),gmp.tests=$(subst $(space),$(comma),$(strip $(TESTS))
 
 # The host part first: what needs no VM, and fails fast.  Each step is a
 # script in selftests/host/ (see docs/testing.md).
-HOST_CHECKS := man abi docs boot install
+HOST_CHECKS := man abi docs boot volume install
 deps-host:
 	@qemu/deps.sh tools headers $(if $(filter arm64,$(ARCH)),arm64)
 check-host: deps-host
@@ -558,7 +558,7 @@ help:
 	@echo "  check          the test suite: check-host, then check-vm; last line"
 	@echo "                 'N passed, N failed'"
 	@echo "  check-host     its part on this machine: man lint, ABI, docs, boot.sh,"
-	@echo "                 install test (selftests/host/)"
+	@echo "                 TEST_VOLUME's values, install test (selftests/host/)"
 	@echo "  check-vm       its part in the VM: every selftest, the kernel log"
 	@echo "  check-debug    the same suite on the debug kernel (KASAN, lockdep, kmemleak,"
 	@echo "                 UBSAN, fault injection; built by qemu/kernel-debug.sh, cached),"

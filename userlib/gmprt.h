@@ -78,7 +78,8 @@ struct gmprt_config {
 /*
  * gmprt_main() - start the runtime and run @fn(@arg) as the main G.
  * @cfg may be NULL for the defaults.  Environment: GMPRT_NPROCS (like
- * GOMAXPROCS) and GMPRT_STACK override zero fields of @cfg.
+ * GOMAXPROCS) and GMPRT_STACK override zero fields of @cfg; GMPRT_NETPOLL
+ * (park, the default, or thread) places the network poller.
  *
  * Return: @fn's return value, once it returns.  Without starting anything
  * (one line on stderr says why; the program may go on without gmp): the
@@ -86,8 +87,8 @@ struct gmprt_config {
  * -EACCES; -EMFILE: the user's instances are used up); -EINVAL for a bad
  * @cfg (@cfg->size below GMPRT_CONFIG_SIZE_VER0, non-zero bytes beyond the
  * struct this library knows, nprocs, stack size or flags out of range) or
- * a malformed GMPRT_NPROCS or GMPRT_STACK; -EBUSY if the runtime already
- * ran.  Only from a thread that is not an M.
+ * a malformed GMPRT_NPROCS, GMPRT_STACK or GMPRT_NETPOLL; -EBUSY if the
+ * runtime already ran.  Only from a thread that is not an M.
  */
 GMPRT_API int gmprt_main(int (*fn)(void *), void *arg,
 			 const struct gmprt_config *cfg);
